@@ -1,0 +1,69 @@
+# ATS Research: `make run` (app + worker on the embedded SQLite database) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first Python >= 3.12 on PATH (pyenv's shims honour .python-version).
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
+	2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+SQLITE_TEST_URL := sqlite:///var/test/ats-test.sqlite3
+
+.PHONY: help run test test-postgres test-sqlite lint format bench migrations clean
+
+help:
+	@echo "make run    set up and run the app (http://127.0.0.1:8000/admin/) and a worker"
+	@echo "make test   set up and run the tests on PostgreSQL, then the SQLite-marked ones"
+	@echo "make lint   ruff check and format check"
+	@echo "make bench  benchmarks (bench/) on PostgreSQL"
+
+$(VENV)/.created:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "ERROR: Python 3.12 or newer is required and none was found on PATH." >&2; \
+		echo "Install it (e.g. 'pyenv install 3.12' or your OS package python3.12)," >&2; \
+		echo "or name it: make PYTHON=/path/to/python3.12 ..." >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.runtime: $(VENV)/.created requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	@touch $@
+
+run: $(VENV)/.runtime
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=true $(PY) manage.py seed_demo --admin
+	@echo "Open http://127.0.0.1:8000/admin/ and log in as admin / admin."
+	DEBUG=true $(PY) bin/devserver
+
+test: test-postgres test-sqlite
+
+test-postgres: $(VENV)/.test
+	$(PY) bin/with-test-postgres $(PY) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: $(VENV)/.test
+	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m sqlite $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.test
+	$(PY) bin/with-test-postgres $(PY) bench/ingest.py
+
+migrations: $(VENV)/.runtime
+	DEBUG=true $(PY) manage.py makemigrations
+
+clean:
+	rm -rf $(VENV) var/test .pytest_cache .ruff_cache

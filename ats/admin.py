@@ -1,0 +1,179 @@
+"""Admin for tenants, members, API keys, companies and roles, and the tenant scoping that
+every app's admin uses: staff see only their tenants' rows; superusers see all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import services
+from .models import ApiKey, Company, CompanyAlias, Membership, Role, Tenant
+from .normalize import normalize_company_name, registrable_domain
+
+
+def tenant_ids_for(request: HttpRequest) -> list[int] | None:
+    """The tenants this admin user may see; None means all (superuser)."""
+    if request.user.is_superuser:
+        return None
+    cached = getattr(request, "_admin_tenant_ids", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=request.user).values_list("tenant_id", flat=True)
+        )
+        request._admin_tenant_ids = cached
+    return cached
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Base ModelAdmin of tenant-owned models.
+
+    `tenant_path` is the lookup from the model to its tenant (`tenant`, or `run__tenant`
+    for a model that belongs to a tenant through its run).
+    """
+
+    tenant_path = "tenant"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        tenant_ids = tenant_ids_for(request)
+        if tenant_ids is None:
+            return queryset
+        return queryset.filter(**{f"{self.tenant_path}__in": tenant_ids})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        tenant_ids = tenant_ids_for(request)
+        if tenant_ids is not None:
+            related = db_field.related_model
+            if related is Tenant:
+                kwargs["queryset"] = Tenant.objects.filter(pk__in=tenant_ids)
+            elif any(f.name == "tenant" for f in related._meta.fields):
+                kwargs["queryset"] = related._default_manager.filter(tenant_id__in=tenant_ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        tenant_ids = tenant_ids_for(request)
+        queryset = super().get_queryset(request)
+        return queryset if tenant_ids is None else queryset.filter(pk__in=tenant_ids)
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["role", "tenant"]
+    search_fields = ["user__username", "user__email", "tenant__name"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantScopedAdmin):
+    list_display = ["name", "tenant", "role", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["role", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["tenant", "name", "role", *readonly_fields]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False  # a key is created or revoked, never edited
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        api_key, raw_key = services.api_key_create(
+            tenant=obj.tenant, role=obj.role, name=obj.name, created_by=request.user
+        )
+        obj.pk = api_key.pk
+        obj.refresh_from_db()
+        messages.warning(
+            request, f"The new API key is {raw_key} — copy it now; it will not be shown again."
+        )
+
+    @admin.action(description="Revoke selected API keys", permissions=["delete"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key)
+        messages.success(request, f"Revoked {queryset.count()} API key(s).")
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = [
+            "tenant",
+            "name",
+            "domain",
+            "website",
+            "hq_country",
+            "hq_city",
+            "sector",
+            "description",
+        ]
+
+    def clean_domain(self) -> str:
+        value = self.cleaned_data["domain"]
+        domain = registrable_domain(value)
+        if value and not domain:
+            raise forms.ValidationError(services.MSG_NO_DOMAIN.format(value=value))
+        return domain
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("name"):
+            # Set before model validation, which checks the constraints.
+            self.instance.normalized_name = normalize_company_name(cleaned["name"])
+        return cleaned
+
+
+class CompanyAliasInline(admin.TabularInline):
+    model = CompanyAlias
+    fields = ["alias", "alias_type", "normalized_alias"]
+    readonly_fields = ["normalized_alias"]
+    extra = 0
+
+
+@admin.register(Company)
+class CompanyAdmin(TenantScopedAdmin):
+    list_display = ["name", "domain", "hq_country", "sector", "tenant", "updated_at"]
+    list_filter = ["tenant", "hq_country", "sector"]
+    search_fields = ["name", "normalized_name", "domain", "aliases__alias"]
+    readonly_fields = ["normalized_name", "created_at", "updated_at"]
+    inlines = [CompanyAliasInline]
+    form = CompanyForm
+    show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Company, form: Any, change: bool) -> None:
+        values = {
+            f: form.cleaned_data[f]
+            for f in services.COMPANY_EDITABLE_FIELDS
+            if f in form.cleaned_data
+        }
+        if change:
+            changed = {f: v for f, v in values.items() if f in form.changed_data}
+            services.company_update(company=obj, **changed)
+        else:
+            created = services.company_create(tenant=form.cleaned_data["tenant"], **values)
+            obj.pk = created.pk
+            obj._state.adding = False
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for alias in formset.save(commit=False):
+            services.company_alias_save(alias=alias)
+        for alias in formset.deleted_objects:
+            alias.delete()
+
+
+@admin.register(Role)
+class RoleAdmin(TenantScopedAdmin):
+    list_display = ["title", "client_company", "status", "tenant", "created_at"]
+    list_filter = ["status", "tenant"]
+    search_fields = ["title", "client_company__name"]
+    autocomplete_fields = ["client_company"]

@@ -1,0 +1,90 @@
+"""Normalization of company names and domains, shared by matching, the admin and the API.
+
+Matching (SPEC §7) compares companies by registrable domain first, then by normalized name
+or alias; both sides must be normalized by the same functions, so they live here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+import tldextract
+
+# Legal-form tokens stripped from the end of a name ("Acme Holdings Ltd" -> "acme holdings").
+# Multi-word forms are matched after punctuation removal ("S.A." -> "s a").
+_LEGAL_SUFFIX_LIST = """
+inc, incorporated, llc, l l c, ltd, limited, plc, corp, corporation, co, company, gmbh,
+mbh, ag, kg, gmbh and co kg, and co kg, co kg, and co, ug, sa, s a, sas, s a s, sarl,
+s a r l, sl, s l, srl, s r l, spa, s p a, bv, b v, nv, n v, oy, oyj, ab, as, a s, asa,
+aps, kk, k k, pty, pty ltd, pte, pte ltd, llp, lp, lllp, pllc, sae, se, kft, zrt,
+sp z o o, s r o, d o o, ltda, s de rl, sa de cv, s a de c v, bhd, sdn bhd, pvt ltd,
+private limited
+"""
+LEGAL_SUFFIXES: tuple[str, ...] = tuple(
+    sorted(
+        {suffix.strip() for suffix in _LEGAL_SUFFIX_LIST.split(",") if suffix.strip()},
+        key=lambda suffix: (-len(suffix), suffix),  # longest first: "pty ltd" before "ltd"
+    )
+)
+_SUFFIX_RE = re.compile(
+    r"(?:\s|^)(?:" + "|".join(re.escape(suffix) for suffix in LEGAL_SUFFIXES) + r")$"
+)
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    """Casefold, drop accents and turn punctuation and symbols into spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("&", " and "))
+    kept = []
+    for char in decomposed:
+        category = unicodedata.category(char)
+        if category == "Mn":  # combining accent: "é" -> "e"
+            continue
+        kept.append(" " if category[0] in "PSZC" else char)
+    return _SPACES_RE.sub(" ", "".join(kept)).strip()
+
+
+def normalize_company_name(name: str) -> str:
+    """The key under which two names count as the same company.
+
+    Case, accents, punctuation and trailing legal forms do not matter. The result is never
+    empty for a non-blank name: a name that is only a legal term ("Limited") keeps it.
+    """
+    folded = _fold(name)
+    stripped = folded
+    while True:
+        shorter = _SUFFIX_RE.sub("", stripped).strip()
+        if shorter == stripped or not shorter:
+            break
+        stripped = shorter
+    return stripped or folded
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # The bundled Public Suffix List snapshot: no network, no cache directory.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def registrable_domain(value: str | None) -> str:
+    """The registrable domain of a URL or host ("https://www.Example.co.uk/x" -> "example.co.uk").
+
+    Returns "" when there is none (blank input, an IP address, a bare public suffix).
+    """
+    if not value:
+        return ""
+    value = value.strip()
+    host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    host = host.rstrip(".").lower()
+    if not host:
+        return ""
+    with contextlib.suppress(UnicodeError):  # not IDNA-encodable: keep it as it is
+        host = host.encode("idna").decode("ascii")
+    parts = _extractor()(host)
+    if not parts.suffix or not parts.domain:
+        return ""
+    return f"{parts.domain}.{parts.suffix}"

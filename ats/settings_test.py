@@ -1,0 +1,35 @@
+"""Test settings: the production settings with a throwaway secret and fast hashing.
+
+The database still comes from DATABASE_URL: `make test` points it at PostgreSQL for the
+main run and at a SQLite file for the SQLite-marked run.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from .settings import *  # noqa: F403
+from .settings import DATABASES, VAR_DIR
+
+DEBUG = False
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Serve static files from the apps directly: tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so that worker subprocesses share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test" / "ats-test.sqlite3")}
+    (VAR_DIR / "test").mkdir(parents=True, exist_ok=True)
+else:
+    # Tests never reuse a connection across threads' lifetimes; keep them short-lived.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,0 +1,53 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from ats.models import Company, CompanyAlias, MemberRole, Membership, Role, Tenant
+
+
+@pytest.mark.sqlite
+def test_create_tenant_and_duplicate_slug(db) -> None:
+    call_command("create_tenant", "Northwind Search", "--slug", "northwind")
+    assert Tenant.objects.get(slug="northwind").name == "Northwind Search"
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("create_tenant", "Other", "--slug", "northwind")
+
+
+def test_unknown_tenant_says_how_to_create_it(db) -> None:
+    with pytest.raises(CommandError, match="create_tenant"):
+        call_command("create_api_key", "--tenant", "nope", "--role", "analyst")
+
+
+def test_add_member_creates_staff_user_and_updates_role(tenant_a, django_user_model) -> None:
+    call_command(
+        "add_member", "--tenant", "alpha", "--user", "ann@example.com", "--role", "analyst"
+    )
+    user = django_user_model.objects.get(email="ann@example.com")
+    assert user.is_staff and not user.has_usable_password()
+    call_command("add_member", "--tenant", "alpha", "--user", "ANN@example.com", "--role", "admin")
+    assert Membership.objects.get(user=user, tenant=tenant_a).role == MemberRole.ADMIN
+    assert django_user_model.objects.count() == 1
+
+
+@pytest.mark.sqlite
+def test_seed_demo_is_idempotent(db, django_user_model) -> None:
+    call_command("seed_demo", "--admin")
+    counts = (
+        Tenant.objects.count(),
+        Company.objects.count(),
+        CompanyAlias.objects.count(),
+        Role.objects.count(),
+        django_user_model.objects.count(),
+        Membership.objects.count(),
+    )
+    call_command("seed_demo", "--admin")
+    assert counts == (
+        Tenant.objects.count(),
+        Company.objects.count(),
+        CompanyAlias.objects.count(),
+        Role.objects.count(),
+        django_user_model.objects.count(),
+        Membership.objects.count(),
+    )
+    assert counts[1] >= 3
+    admin = django_user_model.objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("admin")
