@@ -178,11 +178,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ats.api.parsers.LimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ats.api.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ats.api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `?format=` is ours (the prospects CSV export), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -203,6 +205,12 @@ JOBS_HEARTBEAT_INTERVAL = env.float("JOBS_HEARTBEAT_INTERVAL", default=5.0)
 JOBS_LEASE_TIMEOUT = env.float("JOBS_LEASE_TIMEOUT", default=60.0)
 JOBS_RETRY_BASE = env.float("JOBS_RETRY_BASE", default=30.0)
 JOBS_RETRY_MAX = env.float("JOBS_RETRY_MAX", default=3600.0)
+# Seconds a stopping worker gives running jobs before releasing them to the queue.
+JOBS_SHUTDOWN_GRACE = env.float("JOBS_SHUTDOWN_GRACE", default=30.0)
+
+# Django Tasks (`@task` functions) are stored as jobs and run by `manage.py runworker`.
+# An empty QUEUES list accepts any queue name.
+TASKS = {"default": {"BACKEND": "jobs.backend.JobsBackend", "QUEUES": []}}
 
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
 

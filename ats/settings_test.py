@@ -5,6 +5,7 @@ main run and at a SQLite file for the SQLite-marked run.
 """
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
@@ -26,10 +27,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The jobs app's test handlers and models, importable by worker subprocesses too.
+INSTALLED_APPS = [*INSTALLED_APPS, "jobs.tests.testapp"]  # noqa: F405
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not :memory:, so that worker subprocesses share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test" / "ats-test.sqlite3")}
-    (VAR_DIR / "test").mkdir(parents=True, exist_ok=True)
+    # A file, not :memory:, so that worker subprocesses share the test database. It sits in
+    # the DATABASE_URL's directory, so that parallel runs with their own URLs never collide.
+    _sqlite_dir = (
+        Path(DATABASES["default"]["NAME"]).parent
+        if DATABASES["default"]["NAME"] != ":memory:"
+        else VAR_DIR / "test"
+    )
+    _sqlite_dir.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_dir / "ats-test.sqlite3")}
 else:
     # Tests never reuse a connection across threads' lifetimes; keep them short-lived.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Jobs"
+
+    def ready(self) -> None:
+        # Every app's handlers.py registers its job types, in web and worker processes
+        # alike, so that enqueue() can refuse unknown types and workers can run them.
+        autodiscover_modules("handlers")

@@ -1,0 +1,101 @@
+"""Job types of the jobs tests. Handlers that wait do so on a file the test creates,
+checking `job.raise_if_cancelled()` as they go, and give up after a bounded time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.db import connection
+
+import jobs
+from jobs.models import Job
+
+from .models import Effect, FailureMark
+
+WAIT_LIMIT = 60.0
+
+
+def _effect(job: Job) -> None:
+    Effect.objects.create(job_id=job.pk, attempt=job.attempts, worker=job.locked_by)
+
+
+def _wait_for(job: Job, path: str | None) -> None:
+    """Block until `path` exists, at safe points; with no path, do not block."""
+    deadline = time.monotonic() + WAIT_LIMIT
+    while path and not Path(path).exists():
+        job.raise_if_cancelled()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not appear")
+        time.sleep(0.01)
+
+
+def mark_failed(job: Job, exc: BaseException) -> None:
+    FailureMark.objects.create(job_id=job.pk, error=f"{type(exc).__name__}: {exc}")
+
+
+def broken_hook(job: Job, exc: BaseException) -> None:
+    FailureMark.objects.create(job_id=job.pk, error="written, then rolled back")
+    raise RuntimeError("the on_failure hook broke")
+
+
+@jobs.handler("testapp.record", atomic=True)
+def record(job: Job, *, hold_first_attempt: str | None = None) -> dict:
+    """Atomic: one Effect row per successful run. Holds its first attempt until a file."""
+    _effect(job)
+    if job.attempts == 1:
+        _wait_for(job, hold_first_attempt)
+    return {"job": job.pk}
+
+
+@jobs.handler("testapp.record_plain")
+def record_plain(job: Job, *, hold_first_attempt: str | None = None) -> None:
+    """Not atomic: the Effect row commits at once, before the handler finishes."""
+    _effect(job)
+    if job.attempts == 1:
+        _wait_for(job, hold_first_attempt)
+
+
+@jobs.handler("testapp.hold")
+def hold(job: Job, *, until: str | None = None) -> str:
+    _wait_for(job, until)
+    return "done"
+
+
+@jobs.handler("testapp.hold_atomic", atomic=True)
+def hold_atomic(job: Job, *, until: str | None = None) -> str:
+    _effect(job)
+    _wait_for(job, until)
+    return "done"
+
+
+@jobs.handler("testapp.flaky", max_attempts=3, on_failure=mark_failed)
+def flaky(job: Job, *, fail_times: int = 99) -> str:
+    if job.attempts <= fail_times:
+        raise ConnectionError(f"attempt {job.attempts} failed")
+    return "ok"
+
+
+@jobs.handler("testapp.permanent", on_failure=mark_failed)
+def permanent(job: Job) -> None:
+    raise jobs.PermanentError("the bundle is invalid")
+
+
+@jobs.handler("testapp.broken_hook", max_attempts=1, on_failure=broken_hook)
+def fails_with_broken_hook(job: Job) -> None:
+    raise ValueError("handler failed")
+
+
+@jobs.handler("testapp.slow", timeout=0.05, max_attempts=2)
+def slow(job: Job) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT
+    while time.monotonic() < deadline:
+        job.raise_if_cancelled()
+        time.sleep(0.01)
+
+
+@jobs.handler("testapp.backend_pid", queue="other")
+def backend_pid(job: Job) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
