@@ -11,31 +11,51 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from . import services
-from .models import ApiKey, Company, CompanyAlias, Membership, Role, Tenant
+from .models import ApiKey, Company, CompanyAlias, MemberRole, Membership, Role, Tenant
 from .normalize import normalize_company_name, registrable_domain
+
+
+def member_roles(request: HttpRequest) -> dict[int, str]:
+    """The admin user's role in each of their tenants (tenant id → role), once per request."""
+    cached = getattr(request, "_admin_member_roles", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user=request.user).values_list("tenant_id", "role"))
+        request._admin_member_roles = cached
+    return cached
 
 
 def tenant_ids_for(request: HttpRequest) -> list[int] | None:
     """The tenants this admin user may see; None means all (superuser)."""
     if request.user.is_superuser:
         return None
-    cached = getattr(request, "_admin_tenant_ids", None)
-    if cached is None:
-        cached = list(
-            Membership.objects.filter(user=request.user).values_list("tenant_id", flat=True)
-        )
-        request._admin_tenant_ids = cached
-    return cached
+    return list(member_roles(request))
+
+
+def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = None) -> bool:
+    """Superusers always; members when their role (in `tenant_id`, or in any of their
+    tenants) is at least `role`."""
+    if request.user.is_superuser:
+        return True
+    roles = member_roles(request)
+    if tenant_id is not None:
+        return tenant_id in roles and MemberRole.at_least(roles[tenant_id], role)
+    return any(MemberRole.at_least(r, role) for r in roles.values())
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
     """Base ModelAdmin of tenant-owned models.
 
-    `tenant_path` is the lookup from the model to its tenant (`tenant`, or `run__tenant`
-    for a model that belongs to a tenant through its run).
+    Staff see only their tenants' rows; superusers see all. Permissions follow the tenant
+    role (SPEC §9) rather than Django's per-model permissions, so a member needs nothing
+    but a membership: `view_role`, `add_role`, `change_role` and `delete_role` say which role
+    each needs. `tenant_path` is the lookup from the model to its tenant.
     """
 
     tenant_path = "tenant"
+    view_role = MemberRole.ANALYST
+    add_role = MemberRole.ADMIN
+    change_role = MemberRole.ADMIN
+    delete_role = MemberRole.ADMIN
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -43,6 +63,34 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if tenant_ids is None:
             return queryset
         return queryset.filter(**{f"{self.tenant_path}__in": tenant_ids})
+
+    def _tenant_id_of(self, obj: Any) -> int | None:
+        if obj is None:
+            return None
+        value = obj
+        for part in self.tenant_path.split("__"):
+            value = getattr(value, part)
+        return value.pk if value is not None else None
+
+    def _allowed(self, request: HttpRequest, role: str | None, obj: Any = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        return role is not None and has_tenant_role(request, role, self._tenant_id_of(obj))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request, self.view_role)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, self.view_role, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, self.add_role)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, self.change_role, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, self.delete_role, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         tenant_ids = tenant_ids_for(request)
@@ -56,19 +104,28 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    tenant_path = "pk"
+    add_role = None  # only superusers create tenants (or `manage.py create_tenant`)
+    delete_role = None
+
+    def _tenant_id_of(self, obj: Any) -> int | None:
+        return None if obj is None else obj.pk
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         tenant_ids = tenant_ids_for(request)
-        queryset = super().get_queryset(request)
+        queryset = admin.ModelAdmin.get_queryset(self, request)
         return queryset if tenant_ids is None else queryset.filter(pk__in=tenant_ids)
 
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
+    # Picking users would show every tenant's users: superusers (or `manage.py add_member`).
+    view_role = MemberRole.ADMIN
+    add_role = change_role = delete_role = None
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "user__email", "tenant__name"]
@@ -77,6 +134,7 @@ class MembershipAdmin(TenantScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin):
+    view_role = MemberRole.ADMIN
     list_display = ["name", "tenant", "role", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["role", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
@@ -177,3 +235,4 @@ class RoleAdmin(TenantScopedAdmin):
     list_filter = ["status", "tenant"]
     search_fields = ["title", "client_company__name"]
     autocomplete_fields = ["client_company"]
+    add_role = change_role = MemberRole.REVIEWER

@@ -20,6 +20,8 @@ from rest_framework.views import set_rollback
 
 from ats.errors import FieldError, ServiceError
 
+from .parsers import BodyTooLarge
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -94,6 +96,7 @@ _DRF_CODES = {
     exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type"),
     exceptions.ParseError: ("parse_error", "Malformed request body"),
     exceptions.Throttled: ("throttled", "Too many requests"),
+    BodyTooLarge: ("body_too_large", "Request body too large"),
 }
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from ats.actors import Actor
 from ats.models import ApiKey, MemberRole, Membership, Tenant
 
 TENANT_HEADER = "X-Tenant"
@@ -30,12 +31,12 @@ class TenantContext:
     api_key: ApiKey | None = None
 
     @property
-    def actor(self) -> str:
-        """How events name the caller: `user:<email or username>` or `api_key:<name>`."""
+    def actor(self) -> Actor:
+        """How events name the caller: `user:<username>` or `api_key:<name>`."""
         if self.api_key is not None:
-            return f"api_key:{self.api_key.name or self.api_key.prefix}"
+            return Actor(label=f"api_key:{self.api_key.name or self.api_key.prefix}")
         assert self.user is not None
-        return f"user:{self.user.get_username()}"
+        return Actor.for_user(self.user)
 
     def has_role(self, required: str) -> bool:
         return MemberRole.at_least(self.role, required)

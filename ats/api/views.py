@@ -57,7 +57,6 @@ class CompanyViewSet(
             domain = self.request.query_params.get("domain", "").strip()
             if domain:
                 queryset = queryset.filter(domain=registrable_domain(domain) or domain.lower())
-            return queryset
         return queryset.prefetch_related(
             Prefetch("aliases", queryset=CompanyAlias.objects.order_by("alias"))
         )

@@ -43,7 +43,7 @@ class CompanyFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"Company {n} Ltd")
     normalized_name = factory.LazyAttribute(lambda company: normalize_company_name(company.name))
-    domain = factory.Sequence(lambda n: f"company{n}.example.com")
+    domain = factory.Sequence(lambda n: f"company{n}.com")
 
 
 class CompanyAliasFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,246 @@
+"""Research runs and bundles over HTTP (SPEC §9). Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ats.api.viewsets import TenantScopedViewSet
+from ats.models import MemberRole
+from jobs.api.serializers import JobSerializer
+from jobs.models import Job
+from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
+from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunStep, Source
+from research.selectors import filter_prospects, prospects_with_counts, run_job_ids
+from research.services import bundles as bundle_services
+from research.services import runs as run_services
+from research.services.lists import list_submit
+
+from .prospects import PROSPECT_LIST_PARAMETERS, prospects_csv
+from .serializers import (
+    BundleSerializer,
+    ProspectSerializer,
+    RunEventSerializer,
+    RunSerializer,
+    RunStepSerializer,
+    RunWithJobSerializer,
+    SourceSerializer,
+    ValidationAnswerSerializer,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MSG_NO_BUNDLE = "This run has no bundle yet."
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """Research runs of the caller's tenant."""
+
+    queryset = ResearchRun.objects.all()
+    serializer_class = RunSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    action_roles = {
+        "create": MemberRole.ANALYST,
+        "partial_update": MemberRole.ANALYST,
+        "bundle": MemberRole.ANALYST,
+        "validate_bundle": MemberRole.ANALYST,
+        "cancel": MemberRole.ANALYST,
+        "retry": MemberRole.ANALYST,
+        "lists": MemberRole.ANALYST,
+        "approve": MemberRole.REVIEWER,
+        "reject": MemberRole.REVIEWER,
+    }
+
+    @property
+    def cursor_ordering(self) -> tuple[str, ...]:
+        if self.action in ("events", "steps", "sources"):
+            return ("id",)
+        if self.action == "prospects":
+            return self._prospect_ordering
+        if self.action == "jobs":
+            return ("-id",)
+        return ("-created_at",)
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = queryset.select_related("role")
+        if self.action == "list":
+            params = self.request.query_params
+            if params.get("status"):
+                queryset = queryset.filter(status__in=params["status"].split(","))
+            if params.get("role"):
+                queryset = queryset.filter(role_id=params["role"])
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="Comma-separated statuses."),
+            OpenApiParameter("role", int, description="Role (mandate) id."),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=RunCreate,
+        responses={201: RunSerializer, 200: RunSerializer},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                location=OpenApiParameter.HEADER,
+                description="Same key and body: the run created the first time (200).",
+            )
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        data = dict(request.data) if isinstance(request.data, dict) else request.data
+        header_key = request.headers.get(IDEMPOTENCY_HEADER)
+        if header_key and isinstance(data, dict):
+            data.setdefault("idempotency_key", header_key)
+        run, created = run_services.run_create(
+            tenant=self.tenant,
+            data=RunCreate.model_validate(data),
+            actor=self.tenant_context.actor,
+        )
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED if created else 200)
+
+    @extend_schema(request=RunUpdate, responses=RunSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        run = run_services.run_update(
+            run=self.get_object(),
+            data=RunUpdate.model_validate(request.data),
+            actor=self.tenant_context.actor,
+        )
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(
+        methods=["GET"], responses=BundleSerializer, description="The run's newest bundle."
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        responses={201: BundleSerializer, 200: BundleSerializer},
+        description="Upload a bundle: 201 when new, 200 (already_accepted) for the same content.",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def bundle(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        if request.method == "GET":
+            bundle = Bundle.objects.filter(run=run).order_by("-created_at").first()
+            if bundle is None:
+                raise NotFound(MSG_NO_BUNDLE)
+            return Response(BundleSerializer(bundle).data)
+        result = bundle_services.bundle_upload(
+            run=run, payload=request.data, actor=self.tenant_context.actor
+        )
+        return Response(
+            BundleSerializer(
+                result.bundle, context={"already_accepted": result.already_accepted}
+            ).data,
+            status=status.HTTP_200_OK if result.already_accepted else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        responses=ValidationAnswerSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="bundle/validate")
+    def validate_bundle(self, request: Request, pk: str) -> Response:
+        validation = bundle_services.bundle_validate(run=self.get_object(), payload=request.data)
+        return Response(validation.as_dict())
+
+    @extend_schema(request=ReviewDecision, responses=RunWithJobSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        decision = ReviewDecision.model_validate(request.data)
+        bundle = bundle_services.pending_bundle(run)
+        bundle.run = run
+        bundle_services.bundle_approve(
+            bundle=bundle, actor=self.tenant_context.actor, note=decision.note
+        )
+        return Response(RunWithJobSerializer(run, context={"job_id": bundle.ingest_job_id}).data)
+
+    @extend_schema(request=RejectDecision, responses=RunSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        decision = RejectDecision.model_validate(request.data)
+        bundle = bundle_services.pending_bundle(run)
+        bundle.run = run
+        bundle_services.bundle_reject(
+            bundle=bundle, actor=self.tenant_context.actor, decision=decision
+        )
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(request=None, responses=RunSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        run = run_services.run_cancel(run=self.get_object(), actor=self.tenant_context.actor)
+        return Response(RunSerializer(run).data)
+
+    @extend_schema(request=None, responses=RunWithJobSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        run, job_id = run_services.run_retry(run=self.get_object(), actor=self.tenant_context.actor)
+        return Response(RunWithJobSerializer(run, context={"job_id": job_id}).data)
+
+    @extend_schema(responses=RunEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        return self._paginated(RunEvent.objects.filter(run=run), RunEventSerializer)
+
+    @extend_schema(responses=RunStepSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def steps(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        latest = Bundle.objects.filter(run=run).order_by("-created_at").values("pk")[:1]
+        steps = RunStep.objects.filter(run=run).filter(
+            bundle__isnull=True
+        ) | RunStep.objects.filter(run=run, bundle__in=latest)
+        return self._paginated(steps, RunStepSerializer)
+
+    def _paginated(self, queryset: QuerySet, serializer_class: type) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+    @extend_schema(parameters=PROSPECT_LIST_PARAMETERS, responses=ProspectSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def prospects(self, request: Request, pk: str) -> Any:
+        run = self.get_object()
+        queryset, self._prospect_ordering = filter_prospects(
+            prospects_with_counts(Prospect.objects.filter(run=run)), request.query_params
+        )
+        if request.query_params.get("format") == "csv":
+            return prospects_csv(
+                queryset.order_by(*self._prospect_ordering), f"run-{run.pk}-prospects.csv"
+            )
+        return self._paginated(queryset, ProspectSerializer)
+
+    @extend_schema(responses=SourceSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def sources(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        return self._paginated(Source.objects.filter(runsource__run=run), SourceSerializer)
+
+    @extend_schema(responses=JobSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def jobs(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        queryset = Job.objects.for_tenant(self.tenant).filter(pk__in=run_job_ids(run.pk))
+        return self._paginated(queryset, JobSerializer)
+
+    @extend_schema(request=ListSubmit, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def lists(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        data = ListSubmit.model_validate(request.data)
+        job = list_submit(run=run, text=data.text, fmt=data.format, actor=self.tenant_context.actor)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

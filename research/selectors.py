@@ -1,0 +1,258 @@
+"""Reads that more than one caller needs: the review panel of a bundle, a run's jobs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+
+from research.models import Bundle, Prospect, RunEvent
+
+from .services.matching import Match, Proposed, match_companies, summarize
+
+PANEL_PAGE_SIZE = 50
+PASSAGE_CONTEXT = 160  # characters shown around a snippet in its source
+
+
+@dataclass
+class EvidenceView:
+    text: str
+    source_sha256: str
+    source_title: str
+    verified: bool
+    passage: tuple[str, str, str] | None  # before, the snippet as found, after
+
+
+@dataclass
+class CompanyView:
+    index: int
+    name: str
+    domain: str
+    website_url: str
+    ai_rank: int | None
+    ai_score: float | None
+    hq: str
+    sector: str
+    match: Match
+    metrics: list[dict[str, Any]]
+    evidence: list[EvidenceView]
+
+
+@dataclass
+class ReviewPanel:
+    bundle: Bundle
+    totals: dict[str, int]
+    page: Page
+    companies: list[CompanyView] = field(default_factory=list)
+
+
+def _passage(snippet: str, text: str) -> tuple[str, str, str] | None:
+    """Where the snippet stands in the source: whitespace- and case-insensitive."""
+    words = snippet.split()
+    if not words or not text:
+        return None
+    pattern = r"\s+".join(re.escape(word) for word in words)
+    found = re.search(pattern, text, flags=re.IGNORECASE)
+    if found is None:
+        return None
+    start, end = found.span()
+    before = text[max(0, start - PASSAGE_CONTEXT) : start]
+    after = text[end : end + PASSAGE_CONTEXT]
+    return (
+        ("…" if start > PASSAGE_CONTEXT else "") + before,
+        found.group(0),
+        after + ("…" if end + PASSAGE_CONTEXT < len(text) else ""),
+    )
+
+
+def _proposed(company: dict[str, Any]) -> Proposed:
+    aliases = [a if isinstance(a, str) else a.get("name", "") for a in company.get("aliases") or []]
+    return Proposed(
+        name=company["name"],
+        domain=company.get("domain") or company.get("website_url") or "",
+        aliases=aliases,
+    )
+
+
+def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
+    """What approving `bundle` will do, and one page of its companies with their matches,
+    metrics and evidence. A constant number of queries for any bundle size."""
+    payload = bundle.payload
+    companies = payload["proposal_json"]["companies"]
+    sources = {s["sha256"].lower(): s for s in payload["sources"]}
+    proposals = [_proposed(c) for c in companies]
+    matches = match_companies(tenant=bundle.run.tenant, proposals=proposals)
+
+    existing_prospects = set(
+        Prospect.objects.filter(run_id=bundle.run_id).values_list("company_id", flat=True)
+    )
+    totals = summarize(matches)
+    matched_ids = {m.company.id for m in matches if m.company is not None}
+    totals.update(
+        companies=len(companies),
+        prospects_to_create=len(matched_ids - existing_prospects) + totals["new_companies"],
+        prospects_to_update=len(matched_ids & existing_prospects),
+        evidence=bundle.counts.get("evidence", 0),
+        unverified_evidence=bundle.counts.get("unverified_evidence", 0),
+        metrics=bundle.counts.get("metrics", 0),
+        sources=len(sources),
+    )
+
+    page = Paginator(range(len(companies)), PANEL_PAGE_SIZE).get_page(page_number)
+    shown = list(page.object_list)
+    hinted = match_companies(
+        tenant=bundle.run.tenant, proposals=[proposals[i] for i in shown], with_hints=True
+    )
+    unverified = {
+        w["loc"] for w in bundle.validation_warnings if w.get("type") == "unverified_evidence"
+    }
+    views = []
+    for i, match in zip(shown, hinted, strict=True):
+        company = companies[i]
+        evidence = []
+        for j, snippet in enumerate(company["evidence_snippets"]):
+            text = snippet if isinstance(snippet, str) else snippet["text"]
+            cited = None if isinstance(snippet, str) else snippet.get("source_sha256")
+            candidates = [cited] if cited else company["source_sha256s"]
+            verified = f"proposal_json.companies.{i}.evidence_snippets.{j}" not in unverified
+            sha, passage = (cited or company["source_sha256s"][0]).lower(), None
+            for candidate in candidates:
+                source = sources.get(candidate.lower())
+                passage = _passage(text, source["content_text"]) if source else None
+                if passage is not None:
+                    sha = candidate.lower()
+                    break
+            source = sources.get(sha, {})
+            evidence.append(
+                EvidenceView(
+                    text,
+                    sha,
+                    source.get("title") or source.get("url") or sha[:12],
+                    verified,
+                    passage,
+                )
+            )
+        views.append(
+            CompanyView(
+                index=i,
+                name=company["name"],
+                domain=match.domain,
+                website_url=company.get("website_url") or "",
+                ai_rank=company.get("ai_rank"),
+                ai_score=company.get("ai_score"),
+                hq=", ".join(filter(None, [company.get("hq_city"), company.get("hq_country")])),
+                sector=company.get("sector") or "",
+                match=match,
+                metrics=company.get("metrics") or [],
+                evidence=evidence,
+            )
+        )
+    return ReviewPanel(bundle=bundle, totals=totals, page=page, companies=views)
+
+
+def run_job_ids(run_id: Any) -> list[int]:
+    """Ids of the jobs that worked on a run (from its events and bundles)."""
+    ids = set(
+        RunEvent.objects.filter(run_id=run_id, job_id__isnull=False).values_list(
+            "job_id", flat=True
+        )
+    ) | set(
+        Bundle.objects.filter(run_id=run_id, ingest_job_id__isnull=False).values_list(
+            "ingest_job_id", flat=True
+        )
+    )
+    return sorted(ids)
+
+
+PROSPECT_ORDERINGS = {
+    "rank": ("rank_order", "id"),
+    "-rank": ("-rank_order", "-id"),
+    "score": ("score_order", "id"),
+    "-score": ("-score_order", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+MSG_BAD_ORDERING = "Unknown ordering {value!r}; use one of: {choices}."
+
+
+def _count(model: type, field: str = "prospect") -> Any:
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    counted = (
+        model.objects.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def prospects_with_counts(queryset: Any) -> Any:
+    """Prospects with `evidence_count`, `metrics_count` and sortable rank/score (NULLs last)."""
+    from django.db.models import F, FloatField, IntegerField, Value
+    from django.db.models.functions import Coalesce
+
+    from research.models import ProspectEvidence, ProspectMetric
+
+    return queryset.select_related("company").annotate(
+        evidence_count=_count(ProspectEvidence),
+        metrics_count=_count(ProspectMetric),
+        rank_order=Coalesce(F("ai_rank"), Value(2_147_483_647), output_field=IntegerField()),
+        score_order=Coalesce(F("ai_score"), Value(-1.0), output_field=FloatField()),
+    )
+
+
+def filter_prospects(queryset: Any, params: Any) -> Any:
+    """The list filters of SPEC §9: review status, minimum score, pinned, name search.
+    Raises InvalidInput naming the parameter."""
+    from ats.errors import FieldError, InvalidInput
+    from ats.normalize import normalize_company_name
+    from research.models import ReviewStatus
+
+    errors = []
+    if review := params.get("review_status"):
+        statuses = review.split(",")
+        bad = [s for s in statuses if s not in ReviewStatus.values]
+        if bad:
+            errors.append(
+                FieldError(
+                    "review_status",
+                    f"Unknown review status {bad[0]!r}; use {', '.join(ReviewStatus.values)}.",
+                    "invalid_choice",
+                )
+            )
+        queryset = queryset.filter(review_status__in=statuses)
+    if (min_score := params.get("min_score")) not in (None, ""):
+        try:
+            queryset = queryset.filter(ai_score__gte=float(min_score))
+        except ValueError:
+            errors.append(FieldError("min_score", "A number from 0 to 1.", "invalid"))
+    if (pinned := params.get("pinned")) not in (None, ""):
+        if pinned.lower() not in ("true", "false", "1", "0"):
+            errors.append(FieldError("pinned", "true or false.", "invalid"))
+        queryset = queryset.filter(is_pinned=pinned.lower() in ("true", "1"))
+    if status := params.get("status"):
+        queryset = queryset.filter(status=status)
+    if search := params.get("search", "").strip():
+        from django.db.models import Q
+
+        queryset = queryset.filter(
+            Q(name__icontains=search)
+            | Q(company__normalized_name__contains=normalize_company_name(search))
+        )
+    ordering = params.get("ordering", "rank")
+    if ordering not in PROSPECT_ORDERINGS:
+        errors.append(
+            FieldError(
+                "ordering",
+                MSG_BAD_ORDERING.format(value=ordering, choices=", ".join(PROSPECT_ORDERINGS)),
+                "invalid_choice",
+            )
+        )
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return queryset, PROSPECT_ORDERINGS[ordering]

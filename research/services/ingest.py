@@ -1,0 +1,484 @@
+"""Ingestion: an approved bundle becomes the tenant's companies, the run's prospects, and
+their evidence and metrics (SPEC §7).
+
+`bundle_ingest` runs inside the ingest job's transaction (an atomic job handler): all of it
+is written, or none of it. Reads and writes are bulk, so the number of queries does not grow
+with the number of companies. Running it again for the same bundle changes nothing: sources,
+companies, aliases, evidence and metrics are found before they are created, and prospects are
+updated only where the AI fields differ. People's fields (`review_status`, `manual_*`,
+`is_pinned`) are never written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from ats.actors import Actor
+from ats.errors import ServiceError
+from ats.models import AliasType, Company, CompanyAlias, Tenant
+from ats.normalize import normalize_company_name
+from research.models import (
+    Bundle,
+    BundleStatus,
+    EvidenceType,
+    Prospect,
+    ProspectEvidence,
+    ProspectMetric,
+    ProspectOrigin,
+    ProspectStatus,
+    ResearchRun,
+    RunSource,
+    RunStatus,
+    Source,
+    Verification,
+)
+from research.schemas import Company as ProposedCompany
+from research.schemas import RunBundleV1, validate_bundle
+
+from .events import event_record
+from .matching import Match, MatchKind, Proposed, match_companies
+from .status import bundle_transition, run_transition
+
+MSG_BUNDLE_INVALID_AT_INGEST = "The bundle no longer validates: {errors}"
+MSG_NOT_INGESTABLE = (
+    "Bundle {bundle} cannot be ingested: it is {bundle_status} and its run is {run_status}."
+)
+
+
+class IngestError(ServiceError):
+    """A problem that retrying cannot fix (the job fails at once)."""
+
+    code = "ingest_error"
+    title = "Ingestion failed"
+
+
+@dataclass
+class IngestCounts:
+    companies_new: int = 0
+    companies_matched: int = 0
+    prospects_created: int = 0
+    prospects_updated: int = 0
+    prospects_withdrawn: int = 0
+    evidence_added: int = 0
+    metrics_added: int = 0
+    unverified_evidence: int = 0
+    aliases_added: int = 0
+    sources_added: int = 0
+    merged_proposals: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: None) -> IngestCounts:
+    """Ingest an approved bundle. Must run inside a transaction (the job's).
+
+    `checkpoint` is called between phases; the job passes `raise_if_cancelled`, so a
+    cancelled run stops there and the transaction rolls back.
+    """
+    run = ResearchRun.objects.select_for_update().select_related("tenant").get(pk=bundle.run_id)
+    bundle = Bundle.objects.get(pk=bundle.pk)  # fresh status, same transaction
+    if bundle.status != BundleStatus.APPROVED or run.status != RunStatus.INGESTING:
+        raise IngestError(
+            MSG_NOT_INGESTABLE.format(
+                bundle=bundle.pk, bundle_status=bundle.status, run_status=run.status
+            )
+        )
+    if bundle.tenant_id != run.tenant_id:  # defence in depth: the tenant comes from the run
+        raise IngestError(f"Bundle {bundle.pk} does not belong to its run's tenant.")
+    validation = validate_bundle(bundle.payload, expected_run_id=run.pk, max_issues=20)
+    if not validation.ok:
+        summary = "; ".join(f"{e.loc}: {e.msg}" for e in validation.errors[:5])
+        raise IngestError(MSG_BUNDLE_INVALID_AT_INGEST.format(errors=summary))
+    data = validation.bundle
+    assert data is not None
+    tenant = run.tenant
+    counts = IngestCounts()
+
+    sources = _ingest_sources(tenant=tenant, run=run, data=data, counts=counts)
+    checkpoint()
+    companies = data.proposal_json.companies
+    matches = match_companies(
+        tenant=tenant,
+        proposals=[
+            Proposed(
+                name=c.name,
+                domain=c.domain or (str(c.website_url) if c.website_url else ""),
+                aliases=[a.name for a in c.aliases],
+            )
+            for c in companies
+        ],
+    )
+    company_ids = _resolve_companies(
+        tenant=tenant, companies=companies, matches=matches, counts=counts
+    )
+    checkpoint()
+    _add_aliases(tenant=tenant, companies=companies, company_ids=company_ids, counts=counts)
+    prospects = _upsert_prospects(
+        run=run, bundle=bundle, companies=companies, company_ids=company_ids, counts=counts
+    )
+    checkpoint()
+    _add_evidence(
+        tenant=tenant,
+        companies=companies,
+        company_ids=company_ids,
+        prospects=prospects,
+        sources=sources,
+        counts=counts,
+    )
+    _add_metrics(
+        tenant=tenant,
+        companies=companies,
+        company_ids=company_ids,
+        prospects=prospects,
+        sources=sources,
+        counts=counts,
+    )
+    checkpoint()
+
+    result = counts.as_dict()
+    bundle_transition(bundle=bundle, action="ingested")
+    run_counts = {
+        **run.counts,
+        "ingest": {k: v for k, v in result.items() if k != "merged_proposals"},
+        "prospects": Prospect.objects.filter(run=run, status=ProspectStatus.ACTIVE).count(),
+    }
+    run_transition(run=run, action="succeed", counts=run_counts)
+    event_record(
+        run=run,
+        event_type="ingest_succeeded",
+        actor=Actor.system("worker"),
+        message=_summary(counts),
+        data={"bundle_id": str(bundle.pk), **result},
+    )
+    return counts
+
+
+def _summary(c: IngestCounts) -> str:
+    text = (
+        f"Ingested: {c.companies_new} new and {c.companies_matched} matched companies, "
+        f"{c.prospects_created} prospects created and {c.prospects_updated} updated, "
+        f"{c.evidence_added} evidence ({c.unverified_evidence} unverified) and "
+        f"{c.metrics_added} metrics added."
+    )
+    if c.merged_proposals:
+        text += f" {len(c.merged_proposals)} proposal(s) merged into another of the bundle."
+    return text
+
+
+def _ingest_sources(
+    *, tenant: Tenant, run: ResearchRun, data: RunBundleV1, counts: IngestCounts
+) -> dict[str, int]:
+    """Sources by sha256 → id; the run cites all of them."""
+    shas = [s.sha256 for s in data.sources]
+    existing = dict(
+        Source.objects.for_tenant(tenant).filter(sha256__in=shas).values_list("sha256", "id")
+    )
+    new = [s for s in data.sources if s.sha256 not in existing]
+    if new:
+        Source.objects.bulk_create(
+            [
+                Source(
+                    tenant=tenant,
+                    sha256=s.sha256,
+                    title=s.title or "",
+                    url=str(s.url) if s.url else "",
+                    mime_type=s.mime_type or "",
+                    text=s.content_text,
+                    retrieved_at=s.retrieved_at,
+                    meta=s.meta,
+                )
+                for s in new
+            ],
+            # Another run of the tenant may insert the same source concurrently.
+            ignore_conflicts=True,
+        )
+        counts.sources_added = len(new)
+        existing = dict(
+            Source.objects.for_tenant(tenant).filter(sha256__in=shas).values_list("sha256", "id")
+        )
+    cited = set(RunSource.objects.filter(run=run).values_list("source_id", flat=True))
+    RunSource.objects.bulk_create(
+        [RunSource(run=run, source_id=sid) for sid in existing.values() if sid not in cited]
+    )
+    return existing
+
+
+def _resolve_companies(
+    *,
+    tenant: Tenant,
+    companies: list[ProposedCompany],
+    matches: list[Match],
+    counts: IngestCounts,
+) -> list[int]:
+    """The canonical company id of each proposal, creating new companies (one per group)."""
+    first_of_group: dict[int, int] = {}
+    for index, match in enumerate(matches):
+        if match.kind == MatchKind.NEW and match.new_group not in first_of_group:
+            first_of_group[match.new_group] = index
+    created = Company.objects.bulk_create(
+        [
+            Company(
+                tenant=tenant,
+                name=companies[i].name,
+                normalized_name=normalize_company_name(companies[i].name),
+                domain=matches[i].domain,
+                website=str(companies[i].website_url or ""),
+                hq_country=companies[i].hq_country or "",
+                hq_city=companies[i].hq_city or "",
+                sector=companies[i].sector or "",
+                description=companies[i].description or "",
+            )
+            for i in first_of_group.values()
+        ]
+    )
+    new_ids = {group: company.pk for group, company in zip(first_of_group, created, strict=True)}
+    counts.companies_new = len(created)
+    ids = [
+        new_ids[m.new_group] if m.kind == MatchKind.NEW else m.company.id  # type: ignore[union-attr]
+        for m in matches
+    ]
+    counts.companies_matched = len(
+        {i for i, m in zip(ids, matches, strict=True) if m.kind != MatchKind.NEW}
+    )
+    return ids
+
+
+def _add_aliases(
+    *,
+    tenant: Tenant,
+    companies: list[ProposedCompany],
+    company_ids: list[int],
+    counts: IngestCounts,
+) -> None:
+    """The bundle's aliases, and a proposed name that differs from the company's, become
+    aliases of the company."""
+    wanted: dict[tuple[int, str], tuple[str, str]] = {}
+    for company, company_id in zip(companies, company_ids, strict=True):
+        names = [(company.name, AliasType.OTHER)] + [
+            (a.name, a.type or AliasType.OTHER) for a in company.aliases
+        ]
+        for name, alias_type in names:
+            key = normalize_company_name(name)
+            wanted.setdefault((company_id, key), (name, alias_type))
+    ids = set(company_ids)
+    known = set(Company.objects.filter(pk__in=ids).values_list("pk", "normalized_name")) | set(
+        CompanyAlias.objects.filter(company_id__in=ids).values_list(
+            "company_id", "normalized_alias"
+        )
+    )
+    new = [
+        CompanyAlias(
+            tenant=tenant, company_id=cid, alias=name, normalized_alias=key, alias_type=alias_type
+        )
+        for (cid, key), (name, alias_type) in wanted.items()
+        if (cid, key) not in known
+    ]
+    CompanyAlias.objects.bulk_create(new)
+    counts.aliases_added = len(new)
+
+
+def _upsert_prospects(
+    *,
+    run: ResearchRun,
+    bundle: Bundle,
+    companies: list[ProposedCompany],
+    company_ids: list[int],
+    counts: IngestCounts,
+) -> dict[int, int]:
+    """One prospect per company (proposals resolving to one company merge). Returns
+    company id → prospect id."""
+    by_company: dict[int, list[int]] = defaultdict(list)
+    for index, company_id in enumerate(company_ids):
+        by_company[company_id].append(index)
+    for company_id, indexes in by_company.items():
+        for other in indexes[1:]:
+            counts.merged_proposals.append(
+                {
+                    "proposal": other,
+                    "merged_into": indexes[0],
+                    "company_id": company_id,
+                    "name": companies[other].name,
+                }
+            )
+    existing = {p.company_id: p for p in Prospect.objects.filter(run=run)}
+    now = timezone.now()
+    to_create, to_update = [], []
+    for company_id, indexes in by_company.items():
+        proposals = [companies[i] for i in indexes]
+        lead = proposals[0]
+        ranks = [p.ai_rank for p in proposals if p.ai_rank is not None]
+        scores = [p.ai_score for p in proposals if p.ai_score is not None]
+        ai = {
+            "name": lead.name,
+            "ai_rank": min(ranks) if ranks else None,
+            "ai_score": max(scores) if scores else None,
+            "status": ProspectStatus.ACTIVE,
+            "bundle_id": bundle.pk,
+            "proposal": _proposal_summary(lead),
+        }
+        prospect = existing.get(company_id)
+        if prospect is None:
+            to_create.append(
+                Prospect(
+                    tenant_id=run.tenant_id,
+                    run=run,
+                    company_id=company_id,
+                    origin=ProspectOrigin.BUNDLE,
+                    **ai,
+                )
+            )
+        elif any(getattr(prospect, k) != v for k, v in ai.items()):
+            for k, v in ai.items():
+                setattr(prospect, k, v)
+            prospect.updated_at = now
+            to_update.append(prospect)
+    Prospect.objects.bulk_create(to_create)
+    if to_update:
+        Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
+    counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
+    counts.prospects_withdrawn = (
+        Prospect.objects.filter(run=run, origin=ProspectOrigin.BUNDLE, status=ProspectStatus.ACTIVE)
+        .exclude(company_id__in=list(by_company))
+        .update(status=ProspectStatus.WITHDRAWN, updated_at=now)
+    )
+    ids = {p.company_id: p.pk for p in to_create}
+    ids.update({company_id: p.pk for company_id, p in existing.items()})
+    return ids
+
+
+def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in {
+            "website_url": str(company.website_url) if company.website_url else None,
+            "domain": company.domain,
+            "hq_country": company.hq_country,
+            "hq_city": company.hq_city,
+            "sector": company.sector,
+            "description": company.description,
+            "aliases": [a.name for a in company.aliases],
+        }.items()
+        if value not in (None, "", [])
+    }
+
+
+def _add_evidence(
+    *,
+    tenant: Tenant,
+    companies: list[ProposedCompany],
+    company_ids: list[int],
+    prospects: dict[int, int],
+    sources: dict[str, int],
+    counts: IngestCounts,
+) -> None:
+    prospect_ids = set(prospects.values())
+    seen = set(
+        ProspectEvidence.objects.filter(prospect_id__in=prospect_ids).values_list(
+            "prospect_id", "source_id", "text_sha256"
+        )
+    )
+    new = []
+    for company, company_id in zip(companies, company_ids, strict=True):
+        prospect_id = prospects[company_id]
+        for item in company.evidence:
+            key = (prospect_id, sources[item.source_sha256], item.text_sha256)
+            if key in seen:
+                continue
+            seen.add(key)
+            new.append(
+                ProspectEvidence(
+                    tenant=tenant,
+                    prospect_id=prospect_id,
+                    source_id=key[1],
+                    evidence_type=EvidenceType.SNIPPET,
+                    text=item.text,
+                    text_sha256=item.text_sha256,
+                    verification=Verification.VERIFIED
+                    if item.verified
+                    else Verification.UNVERIFIED,
+                )
+            )
+    ProspectEvidence.objects.bulk_create(new)
+    counts.evidence_added = len(new)
+    counts.unverified_evidence = sum(e.verification == Verification.UNVERIFIED for e in new)
+
+
+def metric_identity(
+    *,
+    key: str,
+    value_type: str,
+    value: Any,
+    unit: str,
+    currency: str,
+    as_of_date: Any,
+    source_id: int | None,
+) -> str:
+    blob = json.dumps(
+        [key, value_type, value, unit, currency, str(as_of_date or ""), source_id],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _add_metrics(
+    *,
+    tenant: Tenant,
+    companies: list[ProposedCompany],
+    company_ids: list[int],
+    prospects: dict[int, int],
+    sources: dict[str, int],
+    counts: IngestCounts,
+) -> None:
+    prospect_ids = set(prospects.values())
+    seen = set(
+        ProspectMetric.objects.filter(prospect_id__in=prospect_ids).values_list(
+            "prospect_id", "identity_sha256"
+        )
+    )
+    new = []
+    for company, company_id in zip(companies, company_ids, strict=True):
+        prospect_id = prospects[company_id]
+        for metric in company.metrics:
+            source_id = sources[metric.source_sha256] if metric.source_sha256 else None
+            identity = metric_identity(
+                key=metric.key,
+                value_type=metric.type,
+                value=metric.value,
+                unit=metric.unit or "",
+                currency=metric.currency or "",
+                as_of_date=metric.as_of_date,
+                source_id=source_id,
+            )
+            if (prospect_id, identity) in seen:
+                continue
+            seen.add((prospect_id, identity))
+            new.append(
+                ProspectMetric(
+                    tenant=tenant,
+                    prospect_id=prospect_id,
+                    key=metric.key,
+                    value_type=metric.type,
+                    value_number=metric.value if metric.type == "number" else None,
+                    value_text=metric.value if metric.type == "text" else None,
+                    value_bool=metric.value if metric.type == "bool" else None,
+                    value_json=metric.value if metric.type == "json" else None,
+                    unit=metric.unit or "",
+                    currency=metric.currency or "",
+                    as_of_date=metric.as_of_date,
+                    confidence=metric.confidence,
+                    source_id=source_id,
+                    identity_sha256=identity,
+                )
+            )
+    ProspectMetric.objects.bulk_create(new)
+    counts.metrics_added = len(new)
