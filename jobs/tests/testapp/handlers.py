@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from django.db import connection
-
 import jobs
 from jobs.models import Job
 
@@ -94,8 +92,7 @@ def slow(job: Job) -> None:
         time.sleep(0.01)
 
 
-@jobs.handler("testapp.backend_pid", queue="other")
-def backend_pid(job: Job) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
+@jobs.handler("testapp.bad_result", atomic=True)
+def bad_result(job: Job) -> object:
+    _effect(job)
+    return object()

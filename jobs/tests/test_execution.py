@@ -1,0 +1,213 @@
+"""Running attempts in-process: retries with frozen time, permanent failures, on_failure,
+missing handlers, timeouts, cancellation, leases and the fence against zombies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pydantic
+import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
+
+import jobs
+from jobs import services
+from jobs.errors import MSG_HANDLER_MISSING, LeaseExpired
+from jobs.execution import run_attempt, start_attempt
+from jobs.models import Job
+from jobs.tests.testapp.models import Effect, FailureMark
+
+pytestmark = pytest.mark.sqlite
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def claim_one(worker_id: str = "w1") -> Job:
+    (job,) = services.claim_batch(worker_id=worker_id, queues=None, limit=1)
+    return job
+
+
+def run(job: Job) -> str:
+    return run_attempt(start_attempt(job))
+
+
+@pytest.fixture
+def frozen(time_machine):
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+def test_retry_schedule_backoff_then_failure_and_on_failure(db: None, frozen, settings) -> None:
+    settings.JOBS_RETRY_BASE, settings.JOBS_RETRY_MAX = 30, 45
+    job = jobs.enqueue("testapp.flaky", {"fail_times": 99})
+
+    assert run(claim_one()) == "retrying"
+    job.refresh_from_db()
+    first_delay = (job.run_after - START).total_seconds()
+    assert 30 * 0.75 <= first_delay <= 30 * 1.25
+    assert (job.status, job.attempts) == ("queued", 1)
+    assert services.claim_batch(worker_id="w1", queues=None, limit=1) == []  # not yet
+
+    frozen.move_to(job.run_after)
+    assert run(claim_one()) == "retrying"
+    job.refresh_from_db()
+    second_delay = (job.run_after - datetime.now(UTC)).total_seconds()
+    assert 45 * 0.75 <= second_delay <= 45 * 1.25  # 30·2 = 60, capped at 45
+
+    frozen.move_to(job.run_after)
+    assert not FailureMark.objects.exists()
+    assert run(claim_one()) == "failed"
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.finished_at) == ("failed", 3, datetime.now(UTC))
+    assert [entry["attempt"] for entry in job.errors] == [1, 2, 3]
+    assert {entry["error_class"] for entry in job.errors} == {"builtins.ConnectionError"}
+    assert job.errors[0]["worker"] == "w1"
+    assert "attempt 1 failed" in job.errors[0]["traceback"]
+    assert job.last_error == "builtins.ConnectionError: attempt 3 failed"
+    assert FailureMark.objects.get(job_id=job.pk).error == "ConnectionError: attempt 3 failed"
+
+
+def test_success_after_a_retry_keeps_the_error_history(db: None, frozen, settings) -> None:
+    settings.JOBS_RETRY_BASE = 10
+    job = jobs.enqueue("testapp.flaky", {"fail_times": 1})
+    assert run(claim_one()) == "retrying"
+    frozen.shift(timedelta(seconds=13))
+    assert run(claim_one()) == "succeeded"
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts, len(job.errors)) == ("succeeded", "ok", 2, 1)
+
+
+def test_permanent_error_fails_at_once_and_runs_on_failure(db: None) -> None:
+    job = jobs.enqueue("testapp.permanent")
+    assert run(claim_one()) == "failed"
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.max_attempts) == ("failed", 1, 3)
+    assert job.errors[0]["error_class"] == "jobs.errors.PermanentError"
+    assert FailureMark.objects.get(job_id=job.pk).error == "PermanentError: the bundle is invalid"
+
+
+def test_validation_errors_are_permanent() -> None:
+    class Model(pydantic.BaseModel):
+        x: int
+
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Model(x="nope")
+    assert services.is_permanent(raised.value)
+    assert services.is_permanent(DjangoValidationError("bad"))
+    assert services.is_permanent(jobs.PermanentError("bad"))
+    assert not services.is_permanent(ConnectionError("flaky"))
+
+
+def test_a_failing_on_failure_hook_is_recorded_not_lost(db: None) -> None:
+    job = jobs.enqueue("testapp.broken_hook")
+    assert run(claim_one()) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert [(e["phase"], e["error_class"]) for e in job.errors] == [
+        ("handler", "builtins.ValueError"),
+        ("on_failure", "builtins.RuntimeError"),
+    ]
+    assert not FailureMark.objects.exists()  # the hook's own writes were rolled back
+
+
+def test_handler_missing_at_run_time_fails_permanently(db: None) -> None:
+    # Enqueued by code that had the handler; this worker runs code without it.
+    job = Job.objects.create(job_type="gone.away", payload={"x": 1})
+    assert run(claim_one("w9")) == "failed"
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.errors[0]["message"] == MSG_HANDLER_MISSING.format(job_type="gone.away", worker="w9")
+
+
+def test_non_json_result_fails_and_rolls_back_an_atomic_handler(db: None) -> None:
+    job = jobs.enqueue("testapp.bad_result")
+    assert run(claim_one()) == "failed"
+    job.refresh_from_db()
+    assert "not JSON-serializable" in job.last_error
+    assert not Effect.objects.exists()
+
+
+def test_timeout_is_a_retryable_error_at_the_next_safe_point(db: None) -> None:
+    job = jobs.enqueue("testapp.slow")
+    assert run(claim_one()) == "retrying"
+    job.refresh_from_db()
+    assert job.errors[0]["error_class"] == "jobs.errors.JobTimeout"
+
+
+@pytest.mark.parametrize("job_type", ["testapp.hold", "testapp.hold_atomic"])
+def test_cancelled_while_running_stops_at_the_safe_point(db: None, tmp_path, job_type) -> None:
+    job = jobs.enqueue(job_type, {"until": str(tmp_path / "never")})
+    attempt = start_attempt(claim_one())
+    attempt.cancel_requested = True  # as the heartbeat thread sets it
+    assert run_attempt(attempt) == "cancelled"
+    job.refresh_from_db()
+    assert (job.status, job.errors) == ("cancelled", [])
+    assert not Effect.objects.exists()  # the atomic handler's write was rolled back
+
+
+def test_heartbeat_extends_owned_leases_and_reports_cancel_requests(db: None, frozen) -> None:
+    first, second = jobs.enqueue("testapp.hold"), jobs.enqueue("testapp.hold")
+    claimed = services.claim_batch(worker_id="w1", queues=None, limit=2)
+    jobs.cancel(second)
+    frozen.shift(timedelta(seconds=5))
+    owned, cancel = services.heartbeat(
+        worker_id="w1", attempts={job.pk: job.fencing_token for job in claimed}
+    )
+    assert (owned, cancel) == ({first.pk, second.pk}, {second.pk})
+    assert Job.objects.get(pk=first.pk).heartbeat_at == START + timedelta(seconds=5)
+    # Another worker, or a stale fencing token, owns nothing.
+    assert services.heartbeat(worker_id="w2", attempts={first.pk: 1}) == (set(), set())
+    assert services.heartbeat(worker_id="w1", attempts={first.pk: 2}) == (set(), set())
+
+
+@pytest.mark.parametrize("job_type", ["testapp.record", "testapp.record_plain"])
+def test_a_zombie_cannot_finish_after_its_lease_was_taken_over(
+    db: None, frozen, settings, job_type
+) -> None:
+    settings.JOBS_LEASE_TIMEOUT = 60
+    job = jobs.enqueue(job_type)
+    zombie = claim_one("old-worker")
+    frozen.shift(timedelta(seconds=59))
+    assert services.reclaim_expired() == 0
+    frozen.shift(timedelta(seconds=2))
+    assert services.reclaim_expired() == 1
+    fresh = claim_one("new-worker")
+    assert (fresh.attempts, fresh.fencing_token) == (2, 2)
+
+    # The old attempt wakes up and tries to finish: nothing it does is recorded.
+    assert run(zombie) == "lost"
+    assert services.complete(zombie, result="late") is False
+    assert services.fail_attempt(zombie, exc=ValueError("late"), handler=None) == "lost"
+    assert services.cancel_attempt(zombie) == "lost"
+    assert services.release(zombie) is False
+    job.refresh_from_db()
+    assert (job.status, job.locked_by, job.fencing_token) == ("running", "new-worker", 2)
+    assert job.errors[0]["error_class"] == f"{LeaseExpired.__module__}.LeaseExpired"
+    # An atomic zombie's write was rolled back; a plain one's was not (at least once).
+    assert Effect.objects.count() == (0 if job_type == "testapp.record" else 1)
+
+    assert run(fresh) == "succeeded"
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 2)
+
+
+def test_an_expired_lease_on_the_last_attempt_fails_the_job(db: None, frozen, settings) -> None:
+    settings.JOBS_LEASE_TIMEOUT = 10
+    job = jobs.enqueue("testapp.flaky", max_attempts=1)
+    claim_one()
+    frozen.shift(timedelta(seconds=11))
+    assert services.reclaim_expired() == 1
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert FailureMark.objects.get(job_id=job.pk).error.startswith("LeaseExpired: Lease expired")
+
+
+def test_release_gives_the_attempt_back_and_keeps_the_fence(db: None) -> None:
+    job = jobs.enqueue("testapp.record")
+    released = claim_one()
+    assert services.release(released) is True
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.fencing_token) == ("queued", 0, 1)
+    again = claim_one("w1")  # the same worker id claims it again
+    assert (again.attempts, again.fencing_token) == (1, 2)
+    assert services.complete(released, result=None) is False
+    assert run(again) == "succeeded"

@@ -1,0 +1,104 @@
+"""Helpers of the jobs tests: bounded waits and real worker processes on the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# Small leases so that crash recovery is quick; every wait below is bounded.
+FAST_QUEUE_ENV = {
+    "JOBS_HEARTBEAT_INTERVAL": "0.2",
+    "JOBS_LEASE_TIMEOUT": "2",
+    "JOBS_POLL_INTERVAL": "0.2",
+    "JOBS_RETRY_BASE": "0.1",
+    "JOBS_RETRY_MAX": "1",
+}
+
+
+def wait_until[T](
+    predicate: Callable[[], T], *, timeout: float = 30.0, message: str = "a condition"
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout}s waiting for {message}.")
+        time.sleep(0.02)
+
+
+def child_database_url() -> str:
+    """The URL of the database this test runs on (the test database), for subprocesses."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return (
+        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ats.settings_test",
+        "DATABASE_URL": child_database_url(),
+        "PYTHONUNBUFFERED": "1",
+        **FAST_QUEUE_ENV,
+    }
+    env.update(overrides)
+    return env
+
+
+class WorkerRun:
+    """A `manage.py runworker` child process; its output goes to a file (no pipe to fill)."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runworker", *args],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, signum: int = signal.SIGTERM) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 60.0) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(
+                f"runworker did not exit within {timeout}s. Output:\n{self.output()}"
+            ) from None
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
