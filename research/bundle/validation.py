@@ -1,0 +1,230 @@
+"""``validate_bundle``: the answer to "is this upload a valid bundle?", never an exception.
+
+Order of the checks, all collected into one answer:
+1. the payload must be a JSON object; its canonical hash is computed as uploaded;
+2. values JSON or PostgreSQL cannot hold (NaN, NUL characters, unpaired surrogates...), anywhere;
+3. pydantic: structure, types and limits of every field, then the rules of ``RunBundleV1``
+   (cross-references and evidence verification run only when the structure is valid).
+"""
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import issues
+from .issues import Issue, format_loc
+from .models import RunBundleV1
+from .normalize import canonical_json
+
+MAX_ISSUES = 1_000
+_Node = tuple[Any, int | str] | None  # (parent node, key): a location, built lazily
+_MESSAGE_LIMIT = 500
+_JSON_KIND_MESSAGES = {
+    "model_type": issues.MSG_JSON_OBJECT,
+    "dict_type": issues.MSG_JSON_OBJECT,
+    "list_type": issues.MSG_JSON_ARRAY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BundleCounts:
+    """What a valid bundle holds, after deduplication (aliases, metrics)."""
+
+    sources: int
+    companies: int
+    evidence: int
+    unverified_evidence: int
+    metrics: int
+    steps: int
+    aliases: int
+
+    @classmethod
+    def of(cls, bundle: RunBundleV1) -> "BundleCounts":
+        companies = bundle.proposal_json.companies
+        evidence = [item for company in companies for item in company.evidence]
+        return cls(
+            sources=len(bundle.sources),
+            companies=len(companies),
+            evidence=len(evidence),
+            unverified_evidence=sum(not item.verified for item in evidence),
+            metrics=sum(len(company.metrics) for company in companies),
+            steps=len(bundle.steps),
+            aliases=sum(len(company.aliases) for company in companies),
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True)
+class BundleValidation:
+    """The outcome of ``validate_bundle``.
+
+    ``bundle`` and ``counts`` are set only when ``ok``. ``sha256`` is the canonical hash of the
+    payload as uploaded (before normalization), set whenever the payload is a JSON object.
+    """
+
+    ok: bool
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    bundle: RunBundleV1 | None = None
+    sha256: str | None = None
+    counts: BundleCounts | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The validation answer of SPEC §5, plus ``sha256`` and ``counts``."""
+        return {
+            "ok": self.ok,
+            "errors": [issue.as_dict() for issue in self.errors],
+            "warnings": [issue.as_dict() for issue in self.warnings],
+            "sha256": self.sha256,
+            "counts": self.counts.as_dict() if self.counts else None,
+        }
+
+
+def validate_bundle(
+    payload: object,
+    *,
+    expected_run_id: uuid.UUID | str | None = None,
+    max_issues: int | None = MAX_ISSUES,
+) -> BundleValidation:
+    """Validate an uploaded bundle (a parsed JSON document) and normalize it.
+
+    Never raises for any payload. ``expected_run_id``, when given, must equal the bundle's
+    ``run_id``. Errors and warnings are each cut to ``max_issues`` (``None``: no limit), the
+    last one saying how many were left out, so that an answer stays readable.
+    """
+    if isinstance(expected_run_id, str):
+        try:
+            expected_run_id = uuid.UUID(expected_run_id)
+        except ValueError:
+            raise ValueError(f"expected_run_id is not a UUID: {expected_run_id!r}") from None
+
+    sha256 = None
+    value_issues: list[Issue] = []
+    if isinstance(payload, dict):
+        sha256, value_issues = _hash_and_check_values(payload)
+
+    warnings: list[Issue] = []
+    context = {"expected_run_id": expected_run_id, "warnings": warnings}
+    bundle = None
+    model_issues: list[Issue] = []
+    try:
+        bundle = RunBundleV1.model_validate(payload, context=context)
+    except ValidationError as exc:
+        model_issues = [_issue_from_pydantic(error) for error in exc.errors(include_url=False)]
+
+    reported = {issue.loc for issue in model_issues}
+    errors = [issue for issue in value_issues if issue.loc not in reported] + model_issues
+    ok = not errors
+    return BundleValidation(
+        ok=ok,
+        errors=_cut(errors, max_issues, issues.TOO_MANY_ERRORS, issues.MSG_TOO_MANY_ERRORS),
+        warnings=_cut(warnings, max_issues, issues.TOO_MANY_WARNINGS, issues.MSG_TOO_MANY_WARNINGS),
+        bundle=bundle if ok else None,
+        sha256=sha256,
+        counts=BundleCounts.of(bundle) if ok and bundle is not None else None,
+    )
+
+
+def _issue_from_pydantic(error: Any) -> Issue:
+    # Keep loc, msg and type; drop input, ctx and url, which may echo megabytes back.
+    msg = _JSON_KIND_MESSAGES.get(error["type"], error["msg"])
+    if len(msg) > _MESSAGE_LIMIT:
+        msg = msg[: _MESSAGE_LIMIT - 3] + "..."
+    return Issue(loc=format_loc(error["loc"]), msg=msg, type=error["type"])
+
+
+def _cut(found: list[Issue], limit: int | None, code: str, template: str) -> list[Issue]:
+    if limit is None or len(found) <= limit:
+        return found
+    left_out = len(found) - limit + 1
+    summary = Issue(loc="", msg=template.format(count=f"{left_out:,}"), type=code)
+    return [*found[: limit - 1], summary]
+
+
+def _hash_and_check_values(payload: dict[str, Any]) -> tuple[str | None, list[Issue]]:
+    """Hash the payload; find what JSON or the database cannot store, only if something is."""
+    try:
+        canonical = canonical_json(payload)
+    except (ValueError, TypeError, RecursionError) as exc:
+        found = _find_bad_values(payload)
+        if not found:  # nothing to point at: nesting beyond the serializer's recursion limit
+            reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            msg = issues.MSG_NOT_SERIALIZABLE.format(reason=reason[:200])
+            found = [Issue(loc="", msg=msg, type=issues.INVALID_JSON_VALUE)]
+        return None, found
+    sha256 = hashlib.sha256(canonical).hexdigest()
+    # JSON escapes NUL as \u0000; the text can also appear escaped in a string (a false alarm
+    # the exact search below clears).
+    if b"\\u0000" in canonical:
+        return sha256, _find_bad_values(payload)
+    return sha256, []
+
+
+def _find_bad_values(payload: dict[str, Any]) -> list[Issue]:
+    """Walk the payload without recursion and report each value JSON/PostgreSQL cannot hold."""
+    found: list[Issue] = []
+    on_path: set[int] = set()
+    # A location is a linked list (parent, key): copying tuples would be quadratic in depth.
+    stack: list[tuple[Any, _Node, bool]] = [(payload, None, False)]
+    while stack:
+        value, node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(value))
+            continue
+        if isinstance(value, dict | list | tuple):
+            if id(value) in on_path:
+                msg = issues.MSG_NOT_JSON_VALUE.format(kind="cycle")
+                found.append(_value_issue(node, msg))
+                continue
+            on_path.add(id(value))
+            stack.append((value, node, True))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in reversed(list(items)):
+                if isinstance(value, dict):
+                    if not isinstance(key, str):
+                        found.append(_value_issue((node, str(key)), issues.MSG_KEY_NOT_STRING))
+                        continue
+                    if problem := _string_problem(key):
+                        found.append(_value_issue((node, key), problem))
+                stack.append((item, (node, key), False))
+        elif isinstance(value, str):
+            if problem := _string_problem(value):
+                found.append(_value_issue(node, problem))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                found.append(_value_issue(node, issues.MSG_NON_FINITE_NUMBER))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > 14_000:  # about 4,300 digits: Python's str(int) limit
+                found.append(_value_issue(node, issues.MSG_NUMBER_TOO_LARGE))
+        elif value is not None and not isinstance(value, bool):
+            kind = type(value).__name__
+            found.append(_value_issue(node, issues.MSG_NOT_JSON_VALUE.format(kind=kind)))
+    return found
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return issues.MSG_NUL_CHARACTER
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return issues.MSG_UNPAIRED_SURROGATE
+    return None
+
+
+def _value_issue(node: "_Node", msg: str) -> Issue:
+    parts: list[int | str] = []
+    while node is not None:
+        node, key = node
+        parts.append(key)
+    code = issues.INVALID_CHARACTER if msg in _CHARACTER_MESSAGES else issues.INVALID_JSON_VALUE
+    return Issue(loc=format_loc(tuple(reversed(parts))), msg=msg, type=code)
+
+
+_CHARACTER_MESSAGES = {issues.MSG_NUL_CHARACTER, issues.MSG_UNPAIRED_SURROGATE}
