@@ -40,6 +40,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     _sqlite_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_dir / "ats-test.sqlite3")}
-else:
+elif "CONN_MAX_AGE" not in os.environ:
     # Tests never reuse a connection across threads' lifetimes; keep them short-lived.
+    # (Worker subprocesses of the jobs tests set CONN_MAX_AGE to keep theirs, as in
+    # production, instead of reconnecting for every job.)
     DATABASES["default"]["CONN_MAX_AGE"] = 0

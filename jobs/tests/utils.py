@@ -21,6 +21,8 @@ FAST_QUEUE_ENV = {
     "JOBS_POLL_INTERVAL": "0.2",
     "JOBS_RETRY_BASE": "0.1",
     "JOBS_RETRY_MAX": "1",
+    # Keep connections as production does (the test process itself uses 0).
+    "CONN_MAX_AGE": "60",
 }
 
 
