@@ -1,0 +1,104 @@
+"""`runworker` modes in-process and as processes on SQLite too (`make test` runs these on
+both databases)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.db.models import Count
+
+import jobs
+from jobs.models import Job, WorkerProcess
+from jobs.tests.testapp.models import Effect
+
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
+
+
+def enqueue_records(count: int) -> list[int]:
+    with transaction.atomic():
+        return [jobs.enqueue("testapp.record").pk for _ in range(count)]
+
+
+def assert_each_ran_once(ids: list[int]) -> None:
+    assert set(Job.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"succeeded"}
+    per_job = Effect.objects.values("job_id").annotate(n=Count("id"))
+    assert {row["job_id"] for row in per_job} == set(ids)
+    assert {row["n"] for row in per_job} == {1}
+
+
+def test_burst_drains_the_queue_and_exits(settings) -> None:
+    ids = enqueue_records(12)
+    call_command("runworker", "--burst", "--concurrency", "3")
+    assert_each_ran_once(ids)
+    worker = WorkerProcess.objects.get()
+    assert (worker.jobs_succeeded, worker.concurrency) == (12, 3)
+    assert worker.stopped_at is not None
+
+
+def test_once_processes_one_batch(settings) -> None:
+    enqueue_records(5)
+    call_command("runworker", "--once", "--concurrency", "2")
+    assert Job.objects.filter(status="succeeded").count() == 2
+    assert Job.objects.filter(status="queued").count() == 3
+
+
+def test_max_jobs_stops_after_that_many(settings) -> None:
+    enqueue_records(5)
+    call_command("runworker", "--max-jobs", "3", "--concurrency", "2")
+    assert Job.objects.filter(status="succeeded").count() == 3
+
+
+def test_queue_option_limits_the_queues(settings) -> None:
+    default = jobs.enqueue("testapp.hold")
+    other = jobs.enqueue("testapp.hold", queue="other")
+    call_command("runworker", "--burst", "--queue", "other")
+    assert Job.objects.get(pk=other.pk).status == "succeeded"
+    assert Job.objects.get(pk=default.pk).status == "queued"
+    assert WorkerProcess.objects.get().queues == ["other"]
+
+
+def test_burst_with_nothing_ready_exits_at_once() -> None:
+    call_command("runworker", "--burst")
+    assert WorkerProcess.objects.get().jobs_succeeded == 0
+
+
+def test_burst_and_once_exclude_each_other() -> None:
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("runworker", "--burst", "--once")
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
+def test_worker_processes_run_every_job_exactly_once(start_worker, workers: int) -> None:
+    ids = enqueue_records(150)
+    runs = [start_worker("--burst", "--concurrency", "2") for _ in range(workers)]
+    for run in runs:
+        assert run.wait(timeout=90) == 0, run.output()
+    assert_each_ran_once(ids)
+    assert "Job testapp.record #" in runs[0].output()  # one log line per job
+
+
+def test_django_tasks_run_on_runworker_and_their_results_are_readable(start_worker) -> None:
+    from django.tasks import TaskResultStatus
+
+    from jobs.tests.testapp.tasks import add, explode, which_attempt
+
+    ok = add.enqueue(2, 3)
+    with_context = which_attempt.using(priority=10).enqueue("x")
+    failing = explode.enqueue()
+    run = start_worker("--burst")
+    assert run.wait(timeout=60) == 0, run.output()
+
+    ok.refresh()
+    assert (ok.status, ok.return_value, ok.attempts) == (TaskResultStatus.SUCCESSFUL, 5, 1)
+    assert ok.finished_at is not None
+    assert add.get_result(ok.id).return_value == 5
+    with_context.refresh()
+    assert with_context.return_value == {"label": "x", "attempt": 1}
+    failing.refresh()
+    assert failing.status == TaskResultStatus.FAILED
+    assert failing.errors[0].exception_class is ValueError
+    assert "boom" in failing.errors[0].traceback
+    with pytest.raises(ValueError, match="Task failed"):
+        _ = failing.return_value
