@@ -48,6 +48,7 @@ def _fold(text: str) -> str:
     return _SPACES_RE.sub(" ", "".join(kept)).strip()
 
 
+@functools.lru_cache(maxsize=100_000)  # ingestion normalizes the same names in several phases
 def normalize_company_name(name: str) -> str:
     """The key under which two names count as the same company.
 
@@ -70,6 +71,7 @@ def _extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+@functools.lru_cache(maxsize=100_000)
 def registrable_domain(value: str | None) -> str:
     """The registrable domain of a URL or host ("https://www.Example.co.uk/x" -> "example.co.uk").
 

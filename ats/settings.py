@@ -197,6 +197,17 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.0.3",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ats.api.schema.openapi30_nullable",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "research.models.RunStatus",
+        "BundleStatusEnum": "research.models.BundleStatus",
+        "StepStatusEnum": "research.models.StepStatus",
+        "ProspectStatusEnum": "research.models.ProspectStatus",
+        "JobStatusEnum": "jobs.models.JobStatus",
+    },
 }
 
 # Job queue (SPEC §2, §6).

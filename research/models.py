@@ -412,8 +412,8 @@ class ProspectMetric(TenantScopedModel):
     source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.PROTECT, related_name="metrics"
     )
-    # SHA-256 of (key, type, value, unit, currency, as_of_date, source): identical metrics
-    # are stored once.
+    # SHA-256 of (key, type, value, unit, currency, as_of_date, source SHA-256): identical
+    # metrics are stored once.
     identity_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -194,3 +194,14 @@ def test_openapi_schema_lists_companies(client) -> None:
     assert schema["openapi"].startswith("3.0")
     assert "/api/v1/companies/{id}/" in schema["paths"]
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_openapi_schema_is_valid_openapi_30(db) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out, stderr=err)
+    assert "openapi: 3.0" in out.getvalue()
+    assert "/api/v1/runs/{id}/bundle/" in out.getvalue()

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from ats.actors import Actor
+from ats.bulk import bulk_insert
 from ats.errors import ServiceError
 from ats.models import AliasType, Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name
@@ -126,6 +127,7 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
     )
     checkpoint()
     _add_evidence(
+        run=run,
         tenant=tenant,
         companies=companies,
         company_ids=company_ids,
@@ -134,6 +136,7 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
         counts=counts,
     )
     _add_metrics(
+        run=run,
         tenant=tenant,
         companies=companies,
         company_ids=company_ids,
@@ -179,7 +182,7 @@ def _ingest_sources(
     """Sources by sha256 → id; the run cites all of them."""
     shas = [s.sha256 for s in data.sources]
     existing = dict(
-        Source.objects.for_tenant(tenant).filter(sha256__in=shas).values_list("sha256", "id")
+        Source.objects.for_tenant(tenant).filter(sha256__any=shas).values_list("sha256", "id")
     )
     new = [s for s in data.sources if s.sha256 not in existing]
     if new:
@@ -202,11 +205,12 @@ def _ingest_sources(
         )
         counts.sources_added = len(new)
         existing = dict(
-            Source.objects.for_tenant(tenant).filter(sha256__in=shas).values_list("sha256", "id")
+            Source.objects.for_tenant(tenant).filter(sha256__any=shas).values_list("sha256", "id")
         )
     cited = set(RunSource.objects.filter(run=run).values_list("source_id", flat=True))
-    RunSource.objects.bulk_create(
-        [RunSource(run=run, source_id=sid) for sid in existing.values() if sid not in cited]
+    bulk_insert(
+        RunSource,
+        ({"run_id": run.pk, "source_id": sid} for sid in existing.values() if sid not in cited),
     )
     return existing
 
@@ -268,21 +272,26 @@ def _add_aliases(
         for name, alias_type in names:
             key = normalize_company_name(name)
             wanted.setdefault((company_id, key), (name, alias_type))
-    ids = set(company_ids)
-    known = set(Company.objects.filter(pk__in=ids).values_list("pk", "normalized_name")) | set(
-        CompanyAlias.objects.filter(company_id__in=ids).values_list(
-            "company_id", "normalized_alias"
-        )
+    ids = list(set(company_ids))
+    names = Company.objects.filter(pk__any=ids).values_list("pk", "normalized_name")
+    aliases = CompanyAlias.objects.filter(company_id__any=ids).values_list(
+        "company_id", "normalized_alias"
     )
-    new = [
-        CompanyAlias(
-            tenant=tenant, company_id=cid, alias=name, normalized_alias=key, alias_type=alias_type
-        )
-        for (cid, key), (name, alias_type) in wanted.items()
-        if (cid, key) not in known
-    ]
-    CompanyAlias.objects.bulk_create(new)
-    counts.aliases_added = len(new)
+    known = set(names) | set(aliases)
+    counts.aliases_added = bulk_insert(
+        CompanyAlias,
+        (
+            {
+                "tenant_id": tenant.pk,
+                "company_id": cid,
+                "alias": name,
+                "normalized_alias": key,
+                "alias_type": alias_type,
+            }
+            for (cid, key), (name, alias_type) in wanted.items()
+            if (cid, key) not in known
+        ),
+    )
 
 
 def _upsert_prospects(
@@ -308,7 +317,7 @@ def _upsert_prospects(
                     "name": companies[other].name,
                 }
             )
-    existing = {p.company_id: p for p in Prospect.objects.filter(run=run)}
+    existing = {p.company_id: p for p in Prospect.objects.filter(run=run).defer("proposal")}
     now = timezone.now()
     to_create, to_update = [], []
     for company_id, indexes in by_company.items():
@@ -327,31 +336,33 @@ def _upsert_prospects(
         prospect = existing.get(company_id)
         if prospect is None:
             to_create.append(
-                Prospect(
-                    tenant_id=run.tenant_id,
-                    run=run,
-                    company_id=company_id,
-                    origin=ProspectOrigin.BUNDLE,
+                {
+                    "tenant_id": run.tenant_id,
+                    "run_id": run.pk,
+                    "company_id": company_id,
+                    "origin": ProspectOrigin.BUNDLE,
+                    "created_at": now,
+                    "updated_at": now,
                     **ai,
-                )
+                }
             )
         elif any(getattr(prospect, k) != v for k, v in ai.items()):
             for k, v in ai.items():
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
-    Prospect.objects.bulk_create(to_create)
+    bulk_insert(Prospect, to_create)
     if to_update:
         Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
     counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
     counts.prospects_withdrawn = (
         Prospect.objects.filter(run=run, origin=ProspectOrigin.BUNDLE, status=ProspectStatus.ACTIVE)
-        .exclude(company_id__in=list(by_company))
+        .exclude(company_id__any=list(by_company))
         .update(status=ProspectStatus.WITHDRAWN, updated_at=now)
     )
-    ids = {p.company_id: p.pk for p in to_create}
-    ids.update({company_id: p.pk for company_id, p in existing.items()})
-    return ids
+    if not to_create:
+        return {company_id: p.pk for company_id, p in existing.items()}
+    return dict(Prospect.objects.filter(run=run).values_list("company_id", "pk"))
 
 
 def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
@@ -372,6 +383,7 @@ def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
 
 def _add_evidence(
     *,
+    run: ResearchRun,
     tenant: Tenant,
     companies: list[ProposedCompany],
     company_ids: list[int],
@@ -379,9 +391,8 @@ def _add_evidence(
     sources: dict[str, int],
     counts: IngestCounts,
 ) -> None:
-    prospect_ids = set(prospects.values())
     seen = set(
-        ProspectEvidence.objects.filter(prospect_id__in=prospect_ids).values_list(
+        ProspectEvidence.objects.filter(prospect__run=run).values_list(
             "prospect_id", "source_id", "text_sha256"
         )
     )
@@ -394,21 +405,20 @@ def _add_evidence(
                 continue
             seen.add(key)
             new.append(
-                ProspectEvidence(
-                    tenant=tenant,
-                    prospect_id=prospect_id,
-                    source_id=key[1],
-                    evidence_type=EvidenceType.SNIPPET,
-                    text=item.text,
-                    text_sha256=item.text_sha256,
-                    verification=Verification.VERIFIED
+                {
+                    "tenant_id": tenant.pk,
+                    "prospect_id": prospect_id,
+                    "source_id": key[1],
+                    "evidence_type": EvidenceType.SNIPPET,
+                    "text": item.text,
+                    "text_sha256": item.text_sha256,
+                    "verification": Verification.VERIFIED
                     if item.verified
                     else Verification.UNVERIFIED,
-                )
+                }
             )
-    ProspectEvidence.objects.bulk_create(new)
-    counts.evidence_added = len(new)
-    counts.unverified_evidence = sum(e.verification == Verification.UNVERIFIED for e in new)
+    counts.evidence_added = bulk_insert(ProspectEvidence, new)
+    counts.unverified_evidence = sum(e["verification"] == Verification.UNVERIFIED for e in new)
 
 
 def metric_identity(
@@ -419,10 +429,12 @@ def metric_identity(
     unit: str,
     currency: str,
     as_of_date: Any,
-    source_id: int | None,
+    source_sha256: str | None,
 ) -> str:
+    """What makes two metrics of a prospect the same; content only (no database ids), so the
+    same bundle gives the same identities in any tenant."""
     blob = json.dumps(
-        [key, value_type, value, unit, currency, str(as_of_date or ""), source_id],
+        [key, value_type, value, unit, currency, str(as_of_date or ""), source_sha256 or ""],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -432,6 +444,7 @@ def metric_identity(
 
 def _add_metrics(
     *,
+    run: ResearchRun,
     tenant: Tenant,
     companies: list[ProposedCompany],
     company_ids: list[int],
@@ -439,9 +452,8 @@ def _add_metrics(
     sources: dict[str, int],
     counts: IngestCounts,
 ) -> None:
-    prospect_ids = set(prospects.values())
     seen = set(
-        ProspectMetric.objects.filter(prospect_id__in=prospect_ids).values_list(
+        ProspectMetric.objects.filter(prospect__run=run).values_list(
             "prospect_id", "identity_sha256"
         )
     )
@@ -457,28 +469,24 @@ def _add_metrics(
                 unit=metric.unit or "",
                 currency=metric.currency or "",
                 as_of_date=metric.as_of_date,
-                source_id=source_id,
+                source_sha256=metric.source_sha256,
             )
             if (prospect_id, identity) in seen:
                 continue
             seen.add((prospect_id, identity))
             new.append(
-                ProspectMetric(
-                    tenant=tenant,
-                    prospect_id=prospect_id,
-                    key=metric.key,
-                    value_type=metric.type,
-                    value_number=metric.value if metric.type == "number" else None,
-                    value_text=metric.value if metric.type == "text" else None,
-                    value_bool=metric.value if metric.type == "bool" else None,
-                    value_json=metric.value if metric.type == "json" else None,
-                    unit=metric.unit or "",
-                    currency=metric.currency or "",
-                    as_of_date=metric.as_of_date,
-                    confidence=metric.confidence,
-                    source_id=source_id,
-                    identity_sha256=identity,
-                )
+                {
+                    "tenant_id": tenant.pk,
+                    "prospect_id": prospect_id,
+                    "key": metric.key,
+                    "value_type": metric.type,
+                    f"value_{metric.type}": metric.value,
+                    "unit": metric.unit or "",
+                    "currency": metric.currency or "",
+                    "as_of_date": metric.as_of_date,
+                    "confidence": metric.confidence,
+                    "source_id": source_id,
+                    "identity_sha256": identity,
+                }
             )
-    ProspectMetric.objects.bulk_create(new)
-    counts.metrics_added = len(new)
+    counts.metrics_added = bulk_insert(ProspectMetric, new)

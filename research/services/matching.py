@@ -88,10 +88,10 @@ def match_companies(
 
     by_domain: dict[str, CompanyRef] = {
         row["domain"]: CompanyRef(row["id"], row["name"], row["domain"])
-        for row in companies.filter(domain__in=domains).values("id", "name", "domain")
+        for row in companies.filter(domain__any=list(domains)).values("id", "name", "domain")
     }
     by_key: dict[str, dict[int, CompanyRef]] = defaultdict(dict)
-    for row in companies.filter(normalized_name__in=keys).values(
+    for row in companies.filter(normalized_name__any=list(keys)).values(
         "id", "name", "domain", "normalized_name"
     ):
         by_key[row["normalized_name"]][row["id"]] = CompanyRef(
@@ -99,7 +99,7 @@ def match_companies(
         )
     for row in (
         CompanyAlias.objects.for_tenant(tenant)
-        .filter(normalized_alias__in=keys)
+        .filter(normalized_alias__any=list(keys))
         .values("normalized_alias", "company_id", "company__name", "company__domain")
     ):
         by_key[row["normalized_alias"]][row["company_id"]] = CompanyRef(

@@ -6,6 +6,11 @@ import hashlib
 import uuid
 from typing import Any
 
+FILLER = (
+    "The sector has seen steady consolidation as buyers look for automation know-how, "
+    "software talent and service networks across Europe and North America. "
+)
+
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -52,6 +57,7 @@ def generated_bundle(
     metrics_per_company: int = 3,
     prefix: str = "Gen",
     domain_suffix: str = "com",
+    source_padding: int = 0,
 ) -> dict[str, Any]:
     """A realistic bundle: each company cites two sources, quotes them, and has metrics."""
     source_count = sources or max(1, companies // 5)

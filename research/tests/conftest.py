@@ -48,3 +48,7 @@ def post_json(client: APIClient, url: str, body: Any) -> Any:
 @pytest.fixture
 def reviewer_of(api_client_for: Callable[..., APIClient]) -> Callable[[Tenant], APIClient]:
     return lambda tenant: api_client_for(tenant, MemberRole.REVIEWER)
+
+
+# Real worker processes on the test database (from the jobs tests).
+from jobs.tests.conftest import start_worker  # noqa: E402,F401
