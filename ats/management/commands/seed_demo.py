@@ -84,6 +84,9 @@ class Command(BaseCommand):
         )
         if options["admin"]:
             self._ensure_admin(tenant)
+        from research.demo import seed_demo_runs
+
+        seed_demo_runs(tenant=tenant, stdout=self.stdout)
 
     def _ensure_admin(self, tenant: Tenant) -> None:
         user_model = get_user_model()
