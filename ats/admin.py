@@ -19,14 +19,20 @@ def member_roles(request: HttpRequest) -> dict[int, str]:
     """The admin user's role in each of their tenants (tenant id → role), once per request."""
     cached = getattr(request, "_admin_member_roles", None)
     if cached is None:
-        cached = dict(Membership.objects.filter(user=request.user).values_list("tenant_id", "role"))
+        user = request.user
+        # The login page asks too, for anonymous users: they have no roles.
+        cached = (
+            dict(Membership.objects.filter(user=user).values_list("tenant_id", "role"))
+            if user.is_authenticated and user.is_active and user.is_staff
+            else {}
+        )
         request._admin_member_roles = cached
     return cached
 
 
 def tenant_ids_for(request: HttpRequest) -> list[int] | None:
     """The tenants this admin user may see; None means all (superuser)."""
-    if request.user.is_superuser:
+    if request.user.is_active and request.user.is_superuser:
         return None
     return list(member_roles(request))
 
@@ -34,7 +40,7 @@ def tenant_ids_for(request: HttpRequest) -> list[int] | None:
 def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = None) -> bool:
     """Superusers always; members when their role (in `tenant_id`, or in any of their
     tenants) is at least `role`."""
-    if request.user.is_superuser:
+    if request.user.is_active and request.user.is_superuser:
         return True
     roles = member_roles(request)
     if tenant_id is not None:
@@ -73,7 +79,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return value.pk if value is not None else None
 
     def _allowed(self, request: HttpRequest, role: str | None, obj: Any = None) -> bool:
-        if request.user.is_superuser:
+        if request.user.is_active and request.user.is_superuser:
             return True
         return role is not None and has_tenant_role(request, role, self._tenant_id_of(obj))
 

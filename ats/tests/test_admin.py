@@ -1,0 +1,51 @@
+"""The admin as reviewers use it: login, index, tenant scoping by membership role."""
+
+import pytest
+from django.urls import reverse
+
+from ats.models import MemberRole
+
+from .factories import CompanyFactory
+
+
+@pytest.mark.sqlite
+def test_login_page_renders_for_anonymous_users(client, db) -> None:
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 302  # to the login page
+
+
+def test_member_sees_own_tenants_companies_only(client, tenant_a, tenant_b, staff_member_for):
+    mine = CompanyFactory(tenant=tenant_a, name="Mine GmbH")
+    theirs = CompanyFactory(tenant=tenant_b, name="Theirs Ltd")
+    client.force_login(staff_member_for(tenant_a, MemberRole.ANALYST))
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    changelist = client.get(reverse("admin:ats_company_changelist"))
+    assert list(changelist.context["cl"].result_list) == [mine]
+    assert client.get(reverse("admin:ats_company_change", args=[theirs.pk])).status_code == 302
+
+
+def test_analyst_cannot_change_companies_admin_can(client, tenant_a, staff_member_for) -> None:
+    company = CompanyFactory(tenant=tenant_a, name="Acme", domain="acme.com")
+    url = reverse("admin:ats_company_change", args=[company.pk])
+    client.force_login(staff_member_for(tenant_a, MemberRole.ANALYST))
+    response = client.post(url, {"tenant": tenant_a.pk, "name": "Changed", "domain": "acme.com",
+                                 "aliases-TOTAL_FORMS": 0, "aliases-INITIAL_FORMS": 0})
+    assert response.status_code == 403
+    client.force_login(staff_member_for(tenant_a, MemberRole.ADMIN))
+    response = client.post(url, {"tenant": tenant_a.pk, "name": "Acme Robotics AG",
+                                 "domain": "https://www.acme.com/", "aliases-TOTAL_FORMS": 0,
+                                 "aliases-INITIAL_FORMS": 0})
+    assert response.status_code == 302, response.content
+    company.refresh_from_db()
+    assert (company.name, company.normalized_name, company.domain) == (
+        "Acme Robotics AG", "acme robotics", "acme.com")
+
+
+def test_inactive_superuser_has_no_access(client, django_user_model, db) -> None:
+    user = django_user_model.objects.create_superuser("gone", "gone@example.com", "pw")
+    client.force_login(user)
+    user.is_active = False
+    user.save()
+    assert client.get(reverse("admin:index")).status_code == 302
