@@ -109,6 +109,29 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class TenantScopedInline(admin.options.InlineModelAdmin):
+    """Inline permissions by tenant role, like TenantScopedAdmin (the parent object is
+    already tenant-checked). Read-only unless `change_role` is set."""
+
+    view_role = MemberRole.ANALYST
+    change_role: str | None = None
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_tenant_role(request, self.view_role)
+
+    def _can_change(self, request: HttpRequest) -> bool:
+        return self.change_role is not None and has_tenant_role(request, self.change_role)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can_change(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can_change(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can_change(request)
+
+
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdmin):
     list_display = ["name", "slug", "created_at"]
@@ -197,8 +220,9 @@ class CompanyForm(forms.ModelForm):
         return cleaned
 
 
-class CompanyAliasInline(admin.TabularInline):
+class CompanyAliasInline(TenantScopedInline, admin.TabularInline):
     model = CompanyAlias
+    change_role = MemberRole.ADMIN
     fields = ["alias", "alias_type", "normalized_alias"]
     readonly_fields = ["normalized_alias"]
     extra = 0

@@ -16,9 +16,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from ats.actors import Actor
-from ats.admin import TenantScopedAdmin, has_tenant_role
+from ats.admin import CompanyAdmin, TenantScopedAdmin, TenantScopedInline, has_tenant_role
 from ats.errors import ServiceError
-from ats.models import MemberRole
+from ats.models import Company, MemberRole
 from jobs.models import Job
 from research.inputs import RejectDecision
 from research.models import (
@@ -37,20 +37,13 @@ from research.services import bundles as bundle_services
 from research.services.prospects import PROSPECT_MANUAL_FIELDS, prospect_update
 
 
-class RunStepInline(admin.TabularInline):
+class RunStepInline(TenantScopedInline, admin.TabularInline):
     model = RunStep
     fields = ["order", "step_key", "step_type", "status", "started_at", "finished_at", "error"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     show_change_link = False
     classes = ["collapse"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RejectForm(forms.Form):
@@ -320,36 +313,22 @@ class RunEventAdmin(TenantScopedAdmin):
     add_role = change_role = delete_role = None  # append-only
 
 
-class ProspectEvidenceInline(admin.TabularInline):
+class ProspectEvidenceInline(TenantScopedInline, admin.TabularInline):
     model = ProspectEvidence
     fields = ["text", "verification", "source", "evidence_type", "created_at"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
-class ProspectMetricInline(admin.TabularInline):
+class ProspectMetricInline(TenantScopedInline, admin.TabularInline):
     model = ProspectMetric
     fields = ["key", "value_display", "unit", "currency", "as_of_date", "confidence", "source"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
 
     @admin.display(description="value")
     def value_display(self, metric: ProspectMetric) -> str:
         return str(metric.value)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Prospect)
@@ -407,3 +386,27 @@ class ProspectAdmin(TenantScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("company", "run")
+
+
+class CompanyProspectInline(TenantScopedInline, admin.TabularInline):
+    """A company's prospects across runs, on the company page."""
+
+    model = Prospect
+    fk_name = "company"
+    fields = ["run", "name", "ai_rank", "ai_score", "review_status", "is_pinned", "status"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "prospects in research runs"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("run")
+
+
+# The ats app knows nothing of research; research adds its prospects to the company page.
+admin.site.unregister(Company)
+
+
+@admin.register(Company)
+class CompanyWithProspectsAdmin(CompanyAdmin):
+    inlines = [*CompanyAdmin.inlines, CompanyProspectInline]

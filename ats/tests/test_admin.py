@@ -30,17 +30,39 @@ def test_analyst_cannot_change_companies_admin_can(client, tenant_a, staff_membe
     company = CompanyFactory(tenant=tenant_a, name="Acme", domain="acme.com")
     url = reverse("admin:ats_company_change", args=[company.pk])
     client.force_login(staff_member_for(tenant_a, MemberRole.ANALYST))
-    response = client.post(url, {"tenant": tenant_a.pk, "name": "Changed", "domain": "acme.com",
-                                 "aliases-TOTAL_FORMS": 0, "aliases-INITIAL_FORMS": 0})
+    response = client.post(
+        url,
+        {
+            "tenant": tenant_a.pk,
+            "name": "Changed",
+            "domain": "acme.com",
+            "aliases-TOTAL_FORMS": 0,
+            "aliases-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 403
     client.force_login(staff_member_for(tenant_a, MemberRole.ADMIN))
-    response = client.post(url, {"tenant": tenant_a.pk, "name": "Acme Robotics AG",
-                                 "domain": "https://www.acme.com/", "aliases-TOTAL_FORMS": 0,
-                                 "aliases-INITIAL_FORMS": 0})
+    management = {
+        f"{prefix}-{name}": 0
+        for prefix in ("aliases", "prospects")
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+    }
+    response = client.post(
+        url,
+        {
+            "tenant": tenant_a.pk,
+            "name": "Acme Robotics AG",
+            "domain": "https://www.acme.com/",
+            **management,
+        },
+    )
     assert response.status_code == 302, response.content
     company.refresh_from_db()
     assert (company.name, company.normalized_name, company.domain) == (
-        "Acme Robotics AG", "acme robotics", "acme.com")
+        "Acme Robotics AG",
+        "acme robotics",
+        "acme.com",
+    )
 
 
 def test_inactive_superuser_has_no_access(client, django_user_model, db) -> None:

@@ -212,3 +212,54 @@ def test_review_page_of_2000_companies_has_bounded_queries(
     assert "2000</strong> proposed companies" in html
     assert "Gen Company 300 GmbH" in html  # page 7 shows companies 301-350
     assert "Gen Company 1000 GmbH" not in html
+
+
+def test_company_page_lists_its_prospects(client, reviewer_user, run_a, tenant_a) -> None:
+    from research.models import Prospect
+
+    company = CompanyFactory(tenant=tenant_a, name="Acme Robotics")
+    Prospect.objects.create(tenant=tenant_a, run=run_a, company=company, name="ACME", ai_rank=4)
+    client.force_login(reviewer_user)
+    response = client.get(reverse("admin:ats_company_change", args=[company.pk]))
+    assert response.status_code == 200
+    assert "prospects in research runs" in response.content.decode().lower()
+    assert "ACME" in response.content.decode()
+
+
+def test_prospect_admin_edits_manual_fields_only(client, reviewer_user, run_a, tenant_a) -> None:
+    from research.models import Prospect
+
+    company = CompanyFactory(tenant=tenant_a, name="Acme Robotics")
+    prospect = Prospect.objects.create(
+        tenant=tenant_a, run=run_a, company=company, name="ACME", ai_rank=4
+    )
+    client.force_login(reviewer_user)
+    url = reverse("admin:research_prospect_change", args=[prospect.pk])
+    management = {
+        f"{prefix}-{name}": 0
+        for prefix in ("evidence", "metrics")
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+    }
+    response = client.post(
+        url,
+        {
+            "review_status": "accepted",
+            "manual_priority": 2,
+            "manual_notes": "Strong fit",
+            "is_pinned": "on",
+            "ai_rank": 1,
+            "name": "Hacked",
+            **management,
+        },
+    )
+    assert response.status_code == 302, response.content
+    prospect.refresh_from_db()
+    assert (
+        prospect.review_status,
+        prospect.manual_priority,
+        prospect.manual_notes,
+        prospect.is_pinned,
+    ) == ("accepted", 2, "Strong fit", True)
+    assert (prospect.ai_rank, prospect.name) == (4, "ACME")  # research's fields are read-only
+    assert prospect.edited_by == reviewer_user
+    assert RunEvent.objects.filter(run=run_a, event_type="prospect_edited").exists()
