@@ -50,7 +50,8 @@ class JobQuerySet(TenantQuerySet):
         return self if queues is None else self.filter(queue__in=list(queues))
 
     def ready(self, queues: Iterable[str] | None, now: datetime) -> Self:
-        """Queued jobs that may start now, in claim order. Served by `job_claim_idx`."""
+        """Queued jobs that may start now, in claim order. Served by `job_claim_idx` (some
+        queues) or `job_ready_idx` (every queue)."""
         return (
             self.in_queues(queues)
             .filter(status=JobStatus.QUEUED, run_after__lte=now)
@@ -142,6 +143,13 @@ class Job(models.Model):
                 fields=["queue", "-priority", "run_after", "id"],
                 condition=Q(status="queued"),
                 name="job_claim_idx",
+            ),
+            # The same for workers that serve every queue (the default): without it their
+            # claim sorts the whole backlog.
+            models.Index(
+                fields=["-priority", "run_after", "id"],
+                condition=Q(status="queued"),
+                name="job_ready_idx",
             ),
             models.Index(
                 fields=["heartbeat_at"], condition=Q(status="running"), name="job_lease_idx"

@@ -350,7 +350,6 @@ class Worker:
 
     def _execute(self, attempt: Attempt) -> None:
         job = attempt.job
-        close_old_connections()
         started = time.monotonic()
         outcome = run_attempt(attempt)
         duration = time.monotonic() - started
