@@ -48,6 +48,10 @@ def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = Non
     return any(MemberRole.at_least(r, role) for r in roles.values())
 
 
+# A permission no tenant role grants: superusers only.
+SUPERUSER_ONLY = "superuser"
+
+
 class TenantScopedAdmin(admin.ModelAdmin):
     """Base ModelAdmin of tenant-owned models.
 
@@ -79,9 +83,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return value.pk if value is not None else None
 
     def _allowed(self, request: HttpRequest, role: str | None, obj: Any = None) -> bool:
+        if role is None:  # nobody: such rows change only through services (API, jobs)
+            return False
         if request.user.is_active and request.user.is_superuser:
             return True
-        return role is not None and has_tenant_role(request, role, self._tenant_id_of(obj))
+        return role != SUPERUSER_ONLY and has_tenant_role(request, role, self._tenant_id_of(obj))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, self.view_role)
@@ -138,8 +144,8 @@ class TenantAdmin(TenantScopedAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     tenant_path = "pk"
-    add_role = None  # only superusers create tenants (or `manage.py create_tenant`)
-    delete_role = None
+    add_role = SUPERUSER_ONLY  # or `manage.py create_tenant`
+    delete_role = SUPERUSER_ONLY
 
     def _tenant_id_of(self, obj: Any) -> int | None:
         return None if obj is None else obj.pk
@@ -154,7 +160,7 @@ class TenantAdmin(TenantScopedAdmin):
 class MembershipAdmin(TenantScopedAdmin):
     # Picking users would show every tenant's users: superusers (or `manage.py add_member`).
     view_role = MemberRole.ADMIN
-    add_role = change_role = delete_role = None
+    add_role = change_role = delete_role = SUPERUSER_ONLY
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role", "tenant"]
     search_fields = ["user__username", "user__email", "tenant__name"]
