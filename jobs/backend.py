@@ -73,15 +73,16 @@ class JobsBackend(BaseTaskBackend):
 
 
 def _load_task(job: Job) -> Task:
-    payload = job.payload
-    task = import_string(payload["task_path"])
+    """The `@task` the job runs, with the job's queue, priority and run_after."""
+    task_path = job.payload["task_path"]
+    task = import_string(task_path)
     if not isinstance(task, Task):
-        raise TypeError(f"{payload['task_path']} is not a Django Task.")
+        raise TypeError(f"{task_path} is not a Django Task.")
     return task.using(
         priority=job.priority,
         queue_name=job.queue,
         run_after=job.run_after,
-        backend=payload.get("backend"),
+        backend=job.payload.get("backend"),
     )
 
 

@@ -74,25 +74,25 @@ def run_attempt(attempt: Attempt) -> str:
         missing = PermanentError(
             MSG_HANDLER_MISSING.format(job_type=job.job_type, worker=job.locked_by)
         )
-        return services.fail_attempt(job, exc=missing, handler=None)
+        return services.fail_attempt(job=job, exc=missing, handler=None)
     try:
         if spec.atomic:
             with transaction.atomic():
-                services.hold_attempt(job)
+                services.hold_attempt(job=job)
                 result = _call(spec, job)
-                if not services.complete(job, result=result):
+                if not services.complete(job=job, result=result):
                     raise LeaseLost(f"Job #{job.pk}: the attempt lost its lease; rolled back.")
         else:
             result = _call(spec, job)
-            if not services.complete(job, result=result):
+            if not services.complete(job=job, result=result):
                 raise LeaseLost(f"Job #{job.pk}: the attempt lost its lease; result dropped.")
     except LeaseLost as exc:
         logger.warning("%s", exc)
         return services.LOST
     except JobCancelled:
-        return services.cancel_attempt(job)
+        return services.cancel_attempt(job=job)
     except Exception as exc:
-        return services.fail_attempt(job, exc=exc, handler=spec)
+        return services.fail_attempt(job=job, exc=exc, handler=spec)
     return services.SUCCEEDED
 
 

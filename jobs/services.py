@@ -284,7 +284,7 @@ def heartbeat(
     return {pk for pk, _ in rows}, {pk for pk, requested in rows if requested}
 
 
-def hold_attempt(job: Job) -> None:
+def hold_attempt(*, job: Job) -> None:
     """In an atomic handler's transaction: lock the job row if this attempt still owns it,
     else raise `LeaseLost`.
 
@@ -304,7 +304,7 @@ def hold_attempt(job: Job) -> None:
         raise LeaseLost(f"Job #{job.pk}: attempt {job.fencing_token} no longer owns the job.")
 
 
-def complete(job: Job, *, result: Any, now: datetime | None = None) -> bool:
+def complete(*, job: Job, result: Any, now: datetime | None = None) -> bool:
     """Mark the attempt succeeded; False when it no longer owns the job (nothing changed)."""
     now = now or timezone.now()
     done = _fenced(job).update(
@@ -348,7 +348,7 @@ def error_entry(
 
 
 def fail_attempt(
-    job: Job, *, exc: BaseException, handler: JobHandler | None, now: datetime | None = None
+    *, job: Job, exc: BaseException, handler: JobHandler | None, now: datetime | None = None
 ) -> str:
     """Record a failed attempt: retry with backoff, or fail for good (permanent error or
     attempts used up) and run the handler's `on_failure`; cancelled if that was asked."""
@@ -403,14 +403,14 @@ def _run_failure_hook(
         Job.objects.filter(pk=job.pk).update(errors=job.errors)
 
 
-def cancel_attempt(job: Job, *, now: datetime | None = None) -> str:
+def cancel_attempt(*, job: Job, now: datetime | None = None) -> str:
     """The handler stopped because the job was cancelled."""
     now = now or timezone.now()
     done = _fenced(job).update(status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=None)
     return CANCELLED if done else LOST
 
 
-def release(job: Job, *, now: datetime | None = None) -> bool:
+def release(*, job: Job, now: datetime | None = None) -> bool:
     """Give an unfinished attempt back at shutdown: queued again, its attempt not counted.
 
     The fencing token stays incremented, so the released attempt can never finish the job

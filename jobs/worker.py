@@ -299,6 +299,8 @@ class Worker:
 
     def _drain(self) -> None:
         """After a stop signal: give running jobs the grace period, then release them."""
+        if self.stopping:
+            logger.info("Worker %s: stop requested; no more claims.", self.worker_id)
         if not self._running_count():
             return
         logger.info(
@@ -318,7 +320,7 @@ class Worker:
         for attempt in unfinished:
             attempt.lease_lost = True  # the handler stops at its next safe point
             try:
-                released = services.release(attempt.job)
+                released = services.release(job=attempt.job)
             except DatabaseError:
                 logger.exception("Could not release job #%s.", attempt.job.pk)
                 continue

@@ -175,10 +175,10 @@ def test_a_zombie_cannot_finish_after_its_lease_was_taken_over(
 
     # The old attempt wakes up and tries to finish: nothing it does is recorded.
     assert run(zombie) == "lost"
-    assert services.complete(zombie, result="late") is False
-    assert services.fail_attempt(zombie, exc=ValueError("late"), handler=None) == "lost"
-    assert services.cancel_attempt(zombie) == "lost"
-    assert services.release(zombie) is False
+    assert services.complete(job=zombie, result="late") is False
+    assert services.fail_attempt(job=zombie, exc=ValueError("late"), handler=None) == "lost"
+    assert services.cancel_attempt(job=zombie) == "lost"
+    assert services.release(job=zombie) is False
     job.refresh_from_db()
     assert (job.status, job.locked_by, job.fencing_token) == ("running", "new-worker", 2)
     assert job.errors[0]["error_class"] == f"{LeaseExpired.__module__}.LeaseExpired"
@@ -204,10 +204,10 @@ def test_an_expired_lease_on_the_last_attempt_fails_the_job(db: None, frozen, se
 def test_release_gives_the_attempt_back_and_keeps_the_fence(db: None) -> None:
     job = jobs.enqueue("testapp.record")
     released = claim_one()
-    assert services.release(released) is True
+    assert services.release(job=released) is True
     job.refresh_from_db()
     assert (job.status, job.attempts, job.fencing_token) == ("queued", 0, 1)
     again = claim_one("w1")  # the same worker id claims it again
     assert (again.attempts, again.fencing_token) == (1, 2)
-    assert services.complete(released, result=None) is False
+    assert services.complete(job=released, result=None) is False
     assert run(again) == "succeeded"
