@@ -243,11 +243,11 @@ class Worker:
             if free > 0:
                 limit = free if self.max_jobs is None else min(free, self.max_jobs - self._claimed)
                 batch = self._claim(limit)
-                if self.once:
+                if self.once and batch is not None:
                     claiming = False
                 if self.max_jobs is not None and self._claimed >= self.max_jobs:
                     claiming = False
-                if self.burst and not batch and not self._running_count():
+                if self.burst and batch == [] and not self._running_count():
                     claiming = False
             if claiming:
                 self._wait(self.poll_interval)
@@ -255,7 +255,9 @@ class Worker:
             self._last_loop_at = timezone.now()
             self._wait(self.poll_interval)
 
-    def _claim(self, limit: int) -> list[Attempt]:
+    def _claim(self, limit: int) -> list[Attempt] | None:
+        """Claim and start up to `limit` jobs; None when the database failed (a burst
+        worker must not take that for an empty queue)."""
         if limit <= 0:
             return []
         self._wake.clear()
@@ -263,7 +265,7 @@ class Worker:
             jobs = services.claim_batch(worker_id=self.worker_id, queues=self.queues, limit=limit)
         except DatabaseError:
             logger.exception("Worker %s: claiming failed; trying again.", self.worker_id)
-            return []
+            return None
         attempts = [start_attempt(job) for job in jobs]
         with self._lock:
             for attempt in attempts:

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 import jobs
 from jobs.models import Job, WorkerProcess
@@ -62,6 +63,18 @@ def test_queue_option_limits_the_queues(settings) -> None:
 def test_burst_with_nothing_ready_exits_at_once() -> None:
     call_command("runworker", "--burst")
     assert WorkerProcess.objects.get().jobs_succeeded == 0
+
+
+def test_a_worker_id_in_use_by_a_live_worker_is_refused() -> None:
+    now = timezone.now()
+    WorkerProcess.objects.create(
+        id="busy", host="other-host", pid=7, last_seen_at=now, last_loop_at=now
+    )
+    with pytest.raises(CommandError, match="'busy' is in use by a live worker"):
+        call_command("runworker", "--burst", "--worker-id", "busy")
+    WorkerProcess.objects.filter(pk="busy").update(stopped_at=now)  # a stopped one is reused
+    call_command("runworker", "--burst", "--worker-id", "busy")
+    assert WorkerProcess.objects.get(pk="busy").pid != 7
 
 
 def test_burst_and_once_exclude_each_other() -> None:

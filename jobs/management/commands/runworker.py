@@ -17,6 +17,13 @@ def positive_int(value: str) -> int:
     return number
 
 
+def positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(value)
+    return number
+
+
 def non_negative_float(value: str) -> float:
     number = float(value)
     if number < 0:
@@ -60,7 +67,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--poll-interval",
-            type=non_negative_float,
+            type=positive_float,
             metavar="S",
             help="Seconds between polls when idle (default JOBS_POLL_INTERVAL); on "
             "PostgreSQL a NOTIFY wakes the worker sooner.",
