@@ -14,8 +14,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from ats.admin import TenantScopedAdmin
+from ats.admin import TenantScopedAdmin, has_tenant_role
 from ats.errors import ServiceError
+from ats.models import MemberRole
 
 from . import services
 from .conf import queue_settings
@@ -129,11 +130,12 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             ),
         )
 
+    # Analysts may retry and cancel (SPEC §9); the queryset is already tenant-scoped.
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.change_job")
+        return has_tenant_role(request, MemberRole.ANALYST)
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.change_job")
+        return has_tenant_role(request, MemberRole.ANALYST)
 
     @admin.action(description="Retry selected failed or cancelled jobs", permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -272,3 +272,17 @@ def test_get_result_of_unknown_ids(db) -> None:
     for result_id in ["nope", "999999", str(other.pk)]:
         with pytest.raises(TaskResultDoesNotExist):
             backend.get_result(result_id)
+
+
+def test_member_retries_own_tenants_jobs_without_django_permissions(
+    client, tenant_a, tenant_b
+) -> None:
+    user = MembershipFactory(tenant=tenant_a, role=MemberRole.ANALYST).user
+    client.force_login(user)
+    mine = jobs.enqueue("testapp.hold", tenant=tenant_a)
+    theirs = jobs.enqueue("testapp.hold", tenant=tenant_b)
+    Job.objects.filter(pk__in=[mine.pk, theirs.pk]).update(status="failed")
+    url = reverse("admin:jobs_job_changelist")
+    client.post(url, {"action": "retry_jobs", "_selected_action": [mine.pk, theirs.pk]})
+    assert Job.objects.get(pk=mine.pk).status == "queued"
+    assert Job.objects.get(pk=theirs.pk).status == "failed"  # not in the analyst's tenant
