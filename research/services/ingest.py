@@ -44,7 +44,7 @@ from research.schemas import Company as ProposedCompany
 from research.schemas import RunBundleV1, validate_bundle
 
 from .events import event_record
-from .matching import Match, MatchKind, Proposed, match_companies
+from .matching import Match, MatchKind, Proposed, create_new_companies, match_companies
 from .status import bundle_transition, run_transition
 
 MSG_BUNDLE_INVALID_AT_INGEST = "The bundle no longer validates: {errors}"
@@ -223,35 +223,22 @@ def _resolve_companies(
     counts: IngestCounts,
 ) -> list[int]:
     """The canonical company id of each proposal, creating new companies (one per group)."""
-    first_of_group: dict[int, int] = {}
-    for index, match in enumerate(matches):
-        if match.kind == MatchKind.NEW and match.new_group not in first_of_group:
-            first_of_group[match.new_group] = index
-    created = Company.objects.bulk_create(
-        [
-            Company(
-                tenant=tenant,
-                name=companies[i].name,
-                normalized_name=normalize_company_name(companies[i].name),
-                domain=matches[i].domain,
-                website=str(companies[i].website_url or ""),
-                hq_country=companies[i].hq_country or "",
-                hq_city=companies[i].hq_city or "",
-                sector=companies[i].sector or "",
-                description=companies[i].description or "",
-            )
-            for i in first_of_group.values()
-        ]
-    )
-    new_ids = {group: company.pk for group, company in zip(first_of_group, created, strict=True)}
-    counts.companies_new = len(created)
-    ids = [
-        new_ids[m.new_group] if m.kind == MatchKind.NEW else m.company.id  # type: ignore[union-attr]
-        for m in matches
-    ]
-    counts.companies_matched = len(
-        {i for i, m in zip(ids, matches, strict=True) if m.kind != MatchKind.NEW}
-    )
+
+    def fields_of(index: int) -> dict[str, str]:
+        company = companies[index]
+        return {
+            "name": company.name,
+            "website": str(company.website_url or ""),
+            "hq_country": company.hq_country or "",
+            "hq_city": company.hq_city or "",
+            "sector": company.sector or "",
+            "description": company.description or "",
+        }
+
+    ids = create_new_companies(tenant=tenant, matches=matches, fields_of=fields_of)
+    new = {i for i, m in zip(ids, matches, strict=True) if m.kind == MatchKind.NEW}
+    counts.companies_new = len(new)
+    counts.companies_matched = len(set(ids) - new)
     return ids
 
 

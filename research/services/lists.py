@@ -14,8 +14,7 @@ from django.db import transaction
 import jobs
 from ats.actors import Actor
 from ats.errors import Conflict, FieldError, InvalidInput
-from ats.models import Company
-from ats.normalize import normalize_company_name, registrable_domain
+from ats.normalize import registrable_domain
 from research.models import (
     EvidenceType,
     Prospect,
@@ -29,7 +28,7 @@ from research.models import (
 )
 
 from .events import event_record
-from .matching import MatchKind, Proposed, match_companies
+from .matching import MatchKind, Proposed, create_new_companies, match_companies
 
 LIST_JOB_TYPE = "research.ingest_list"
 MAX_LIST_LINES = 5_000
@@ -178,28 +177,13 @@ def list_ingest(
         for e, m in zip(entries, matches, strict=True)
         if m.ambiguous_with
     ]
-    first_of_group: dict[int, int] = {}
-    for i, m in enumerate(matches):
-        if m.kind == MatchKind.NEW and m.new_group not in first_of_group:
-            first_of_group[m.new_group] = i
-    created = Company.objects.bulk_create(
-        [
-            Company(
-                tenant=tenant,
-                name=entries[i].name,
-                normalized_name=normalize_company_name(entries[i].name),
-                domain=matches[i].domain,
-            )
-            for i in first_of_group.values()
-        ]
+    company_ids = create_new_companies(
+        tenant=tenant, matches=matches, fields_of=lambda i: {"name": entries[i].name}
     )
-    new_ids = {g: c.pk for g, c in zip(first_of_group, created, strict=True)}
     chosen: dict[int, ListEntry] = {}
-    for entry, match in zip(entries, matches, strict=True):
-        if match.ambiguous_with:
-            continue
-        company_id = new_ids[match.new_group] if match.kind == MatchKind.NEW else match.company.id
-        chosen.setdefault(company_id, entry)
+    for entry, match, company_id in zip(entries, matches, company_ids, strict=True):
+        if not match.ambiguous_with:  # left for a person to resolve
+            chosen.setdefault(company_id, entry)
     existing = dict(
         Prospect.objects.filter(run=run, company_id__in=list(chosen)).values_list(
             "company_id", "pk"
@@ -241,7 +225,9 @@ def list_ingest(
         "matched": sum(m.kind != MatchKind.NEW and not m.ambiguous_with for m in matches),
         "new": sum(m.kind == MatchKind.NEW for m in matches),
         "ambiguous": len(ambiguous),
-        "companies_created": len(created),
+        "companies_created": len(
+            {cid for cid, m in zip(company_ids, matches, strict=True) if m.kind == MatchKind.NEW}
+        ),
         "prospects_created": len(new_prospects),
         "ambiguous_entries": ambiguous[:100],
     }

@@ -14,7 +14,7 @@ will do. Reads are bulk: a constant number of queries for any number of proposal
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -215,6 +215,34 @@ def _add_similarity_hints(
         if extra:
             result[i] = replace(matches[i], hints=matches[i].hints + extra)
     return result
+
+
+def create_new_companies(
+    *, tenant: Tenant, matches: Sequence[Match], fields_of: Callable[[int], dict[str, str]]
+) -> list[int]:
+    """Create one company per group of new proposals and return each match's company id.
+
+    `fields_of(index)` gives the new company's fields (name, website...) from the group's
+    first proposal; name normalization and the registrable domain are set here.
+    """
+    first_of_group: dict[int | None, int] = {}
+    for index, match in enumerate(matches):
+        if match.kind == MatchKind.NEW and match.new_group not in first_of_group:
+            first_of_group[match.new_group] = index
+    companies = []
+    for index in first_of_group.values():
+        fields = fields_of(index)
+        companies.append(
+            Company(
+                tenant=tenant,
+                normalized_name=normalize_company_name(fields["name"]),
+                domain=matches[index].domain,
+                **fields,
+            )
+        )
+    created = Company.objects.bulk_create(companies)
+    new_ids = {group: company.pk for group, company in zip(first_of_group, created, strict=True)}
+    return [new_ids[m.new_group] if m.company is None else m.company.id for m in matches]
 
 
 def summarize(matches: Iterable[Match]) -> dict[str, int]:
