@@ -200,16 +200,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
 class CompanyForm(forms.ModelForm):
     class Meta:
         model = Company
-        fields = [
-            "tenant",
-            "name",
-            "domain",
-            "website",
-            "hq_country",
-            "hq_city",
-            "sector",
-            "description",
-        ]
+        fields = ["tenant", *services.COMPANY_EDITABLE_FIELDS]
 
     def clean_domain(self) -> str:
         value = self.cleaned_data["domain"]
