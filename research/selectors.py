@@ -7,8 +7,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
-from research.models import Bundle, Prospect, RunEvent
+from ats.errors import FieldError, InvalidInput
+from ats.normalize import normalize_company_name
+from research.models import (
+    Bundle,
+    Prospect,
+    ProspectEvidence,
+    ProspectMetric,
+    ProspectStatus,
+    ReviewStatus,
+    RunEvent,
+)
 
 from .services.matching import Match, Proposed, match_companies, summarize
 
@@ -177,10 +199,8 @@ PROSPECT_ORDERINGS = {
 MSG_BAD_ORDERING = "Unknown ordering {value!r}; use one of: {choices}."
 
 
-def _count(model: type, field: str = "prospect") -> Any:
-    from django.db.models import Count, IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
+def _count(model: type, field: str = "prospect") -> Coalesce:
+    """A correlated count (two joins in one query would multiply each other's rows)."""
     counted = (
         model.objects.filter(**{field: OuterRef("pk")})
         .order_by()
@@ -191,13 +211,9 @@ def _count(model: type, field: str = "prospect") -> Any:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def prospects_with_counts(queryset: Any) -> Any:
-    """Prospects with `evidence_count`, `metrics_count` and sortable rank/score (NULLs last)."""
-    from django.db.models import F, FloatField, IntegerField, Value
-    from django.db.models.functions import Coalesce
-
-    from research.models import ProspectEvidence, ProspectMetric
-
+def prospects_with_counts(queryset: QuerySet) -> QuerySet:
+    """Prospects with `evidence_count`, `metrics_count` and sortable rank/score (NULLs last:
+    cursor pagination needs non-null positions)."""
     return queryset.select_related("company").annotate(
         evidence_count=_count(ProspectEvidence),
         metrics_count=_count(ProspectMetric),
@@ -206,13 +222,9 @@ def prospects_with_counts(queryset: Any) -> Any:
     )
 
 
-def filter_prospects(queryset: Any, params: Any) -> Any:
-    """The list filters of SPEC §9: review status, minimum score, pinned, name search.
-    Raises InvalidInput naming the parameter."""
-    from ats.errors import FieldError, InvalidInput
-    from ats.normalize import normalize_company_name
-    from research.models import ReviewStatus
-
+def filter_prospects(queryset: QuerySet, params: Any) -> tuple[QuerySet, tuple[str, ...]]:
+    """The list filters of SPEC §9 (review status, minimum score, pinned, status, name
+    search) and the ordering. Raises InvalidInput naming each bad parameter."""
     errors = []
     if review := params.get("review_status"):
         statuses = review.split(",")
@@ -236,10 +248,10 @@ def filter_prospects(queryset: Any, params: Any) -> Any:
             errors.append(FieldError("pinned", "true or false.", "invalid"))
         queryset = queryset.filter(is_pinned=pinned.lower() in ("true", "1"))
     if status := params.get("status"):
+        if status not in ProspectStatus.values:
+            errors.append(FieldError("status", "active or withdrawn.", "invalid_choice"))
         queryset = queryset.filter(status=status)
     if search := params.get("search", "").strip():
-        from django.db.models import Q
-
         queryset = queryset.filter(
             Q(name__icontains=search)
             | Q(company__normalized_name__contains=normalize_company_name(search))
