@@ -30,6 +30,7 @@ from research.models import (
     ProspectStatus,
     ReviewStatus,
     RunEvent,
+    RunStatus,
 )
 
 from .services.matching import Match, Proposed, match_companies, summarize
@@ -186,6 +187,30 @@ def run_job_ids(run_id: Any) -> list[int]:
         )
     )
     return sorted(ids)
+
+
+def filter_runs(queryset: QuerySet, params: Any) -> QuerySet:
+    """`?status=a,b` and `?role=<id>`; raises InvalidInput naming a bad parameter."""
+    errors = []
+    if params.get("status"):
+        statuses = params["status"].split(",")
+        if bad := [s for s in statuses if s not in RunStatus.values]:
+            errors.append(
+                FieldError(
+                    "status",
+                    f"Unknown run status {bad[0]!r}; use {', '.join(RunStatus.values)}.",
+                    "invalid_choice",
+                )
+            )
+        queryset = queryset.filter(status__in=statuses)
+    if params.get("role"):
+        if not params["role"].isdigit():
+            errors.append(FieldError("role", "A role id (a whole number).", "invalid"))
+        else:
+            queryset = queryset.filter(role_id=int(params["role"]))
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return queryset
 
 
 PROSPECT_ORDERINGS = {

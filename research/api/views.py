@@ -18,7 +18,7 @@ from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
 from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunStep, Source
-from research.selectors import filter_prospects, prospects_with_counts, run_job_ids
+from research.selectors import filter_prospects, filter_runs, prospects_with_counts, run_job_ids
 from research.services import bundles as bundle_services
 from research.services import runs as run_services
 from research.services.lists import list_submit
@@ -70,11 +70,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = queryset.select_related("role")
         if self.action == "list":
-            params = self.request.query_params
-            if params.get("status"):
-                queryset = queryset.filter(status__in=params["status"].split(","))
-            if params.get("role"):
-                queryset = queryset.filter(role_id=params["role"])
+            queryset = filter_runs(queryset, self.request.query_params)
         return queryset
 
     @extend_schema(

@@ -152,3 +152,31 @@ def test_every_run_endpoint_is_tenant_isolated(
     assert not foreign.bundles.exists()
     assert foreign.events.count() == 1  # run_created only
     assert str(foreign.pk) not in str(client.get("/api/v1/runs/").json())
+
+
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [("/api/v1/runs/?role=abc", "role"), ("/api/v1/runs/?status=done", "status")],
+)
+def test_bad_list_parameters_are_400(analyst_client, path, loc) -> None:
+    response = analyst_client.get(path)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == loc
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/runs/not-a-uuid/",
+        "/api/v1/runs/not-a-uuid/events/",
+        "/api/v1/companies/abc/",
+        "/api/v1/prospects/x/",
+        "/api/v1/sources/1.5/",
+        "/api/v1/jobs/zz/",
+        "/api/v1/runs/?cursor=garbage",
+    ],
+)
+def test_malformed_ids_and_cursors_are_404_not_500(analyst_client, path) -> None:
+    response = analyst_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == PROBLEM
