@@ -80,7 +80,10 @@ def registrable_domain(value: str | None) -> str:
     if not value:
         return ""
     value = value.strip()
-    host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    try:
+        host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+    except ValueError:  # not a URL at all, e.g. "http://[oops/"
+        return ""
     host = host.rstrip(".").lower()
     if not host:
         return ""

@@ -31,6 +31,8 @@ def test_normalize_company_name(name: str, expected: str) -> None:
         ("bücher.de", "xn--bcher-kva.de"),
         ("http://192.168.0.1/", ""),
         ("co.uk", ""),
+        ("http://[not-ipv6/", ""),
+        ("]\x08>÷", ""),
         ("", ""),
         (None, ""),
     ],
