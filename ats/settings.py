@@ -59,7 +59,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz is probed over plain HTTP by load balancers and orchestrators.
-SECURE_REDIRECT_EXEMPT = [r"^healthz"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -222,6 +222,9 @@ JOBS_SHUTDOWN_GRACE = env.float("JOBS_SHUTDOWN_GRACE", default=30.0)
 # Django Tasks (`@task` functions) are stored as jobs and run by `manage.py runworker`.
 # An empty QUEUES list accepts any queue name.
 TASKS = {"default": {"BACKEND": "jobs.backend.JobsBackend", "QUEUES": []}}
+
+# Optional bearer token for GET /metrics (aggregate counts only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
 
