@@ -244,3 +244,28 @@ class Role(TenantScopedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class IdempotencyRecord(TenantScopedModel):
+    """A POST made with an `Idempotency-Key` header (SPEC §9): the request's fingerprint
+    and, once answered, the response to replay for a repeat of the same request."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+
+    key = models.CharField(max_length=255)
+    request_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

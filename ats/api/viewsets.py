@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from ats.models import MemberRole
 
+from . import idempotency
 from .tenancy import TenantContext, resolve_tenant_context
 
 MSG_ROLE_REQUIRED = "This action needs the {role} role; your role is {current}."
@@ -50,6 +52,32 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
                 f"{cls.__name__} overrides get_queryset(); override scope_queryset() instead "
                 "so that the tenant filter cannot be lost."
             )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get(idempotency.HEADER, "").strip()
+        if request.method == "POST" and key:
+            self._idempotency = idempotency.begin(tenant=self.tenant, key=key, request=request)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except Exception:  # an unexpected error (500): the key may be used again
+            if getattr(self, "_idempotency", None) is not None:
+                idempotency.abandon(self._idempotency)
+            raise
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = getattr(self, "_idempotency", None)
+        if record is not None and isinstance(response, Response):
+            response.render()
+            idempotency.finish(record, response)
+        return response
 
     @property
     def tenant_context(self) -> TenantContext:

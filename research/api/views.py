@@ -35,7 +35,6 @@ from .serializers import (
     ValidationAnswerSerializer,
 )
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 MSG_NO_BUNDLE = "This run has no bundle yet."
 
 
@@ -85,23 +84,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     @extend_schema(
         request=RunCreate,
         responses={201: RunSerializer, 200: RunSerializer},
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                str,
-                location=OpenApiParameter.HEADER,
-                description="Same key and body: the run created the first time (200).",
-            )
-        ],
+        description="Create a draft run. A repeat with the same `idempotency_key` (in the "
+        "body) answers 200 with the run created the first time.",
     )
     def create(self, request: Request) -> Response:
-        data = dict(request.data) if isinstance(request.data, dict) else request.data
-        header_key = request.headers.get(IDEMPOTENCY_HEADER)
-        if header_key and isinstance(data, dict):
-            data.setdefault("idempotency_key", header_key)
         run, created = run_services.run_create(
             tenant=self.tenant,
-            data=RunCreate.model_validate(data),
+            data=RunCreate.model_validate(request.data),
             actor=self.tenant_context.actor,
         )
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED if created else 200)
