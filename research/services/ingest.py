@@ -304,7 +304,7 @@ def _upsert_prospects(
                     "name": companies[other].name,
                 }
             )
-    existing = {p.company_id: p for p in Prospect.objects.filter(run=run).defer("proposal")}
+    existing = {p.company_id: p for p in Prospect.objects.filter(run=run)}
     now = timezone.now()
     to_create, to_update = [], []
     for company_id, indexes in by_company.items():
