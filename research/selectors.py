@@ -33,7 +33,13 @@ from research.models import (
     RunStatus,
 )
 
-from .services.matching import Match, Proposed, match_companies, summarize
+from .services.matching import (
+    Match,
+    Proposed,
+    add_similarity_hints,
+    match_companies,
+    summarize,
+)
 
 PANEL_PAGE_SIZE = 50
 PASSAGE_CONTEXT = 160  # characters shown around a snippet in its source
@@ -125,8 +131,11 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
 
     page = Paginator(range(len(companies)), PANEL_PAGE_SIZE).get_page(page_number)
     shown = list(page.object_list)
-    hinted = match_companies(
-        tenant=bundle.run.tenant, proposals=[proposals[i] for i in shown], with_hints=True
+    # Hints (fuzzy, costlier) only for the companies on this page.
+    hinted = add_similarity_hints(
+        tenant=bundle.run.tenant,
+        proposals=[proposals[i] for i in shown],
+        matches=[matches[i] for i in shown],
     )
     unverified = {
         w["loc"] for w in bundle.validation_warnings if w.get("type") == "unverified_evidence"

@@ -108,7 +108,7 @@ def match_companies(
 
     matches = _group_new_companies(proposals, [_match_one(p, by_domain, by_key) for p in proposals])
     if with_hints:
-        matches = _add_similarity_hints(tenant, proposals, matches)
+        matches = add_similarity_hints(tenant=tenant, proposals=proposals, matches=matches)
     return matches
 
 
@@ -178,8 +178,8 @@ def _group_new_companies(proposals: Sequence[Proposed], matches: list[Match]) ->
     return result
 
 
-def _add_similarity_hints(
-    tenant: Tenant, proposals: Sequence[Proposed], matches: list[Match]
+def add_similarity_hints(
+    *, tenant: Tenant, proposals: Sequence[Proposed], matches: Sequence[Match]
 ) -> list[Match]:
     """For new companies, the most similar existing names (rapidfuzz token-sort ratio)."""
     from rapidfuzz import fuzz, process

@@ -205,7 +205,7 @@ def test_review_page_of_2000_companies_has_bounded_queries(
     bundle_services.bundle_upload(run=run_a, payload=payload, actor=Actor.system("test"))
     client.force_login(reviewer_user)
     url = reverse("admin:research_researchrun_change", args=[run_a.pk])
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(20):  # 19 today, whatever the bundle size
         response = client.get(url, {"panel_page": 7})
     assert response.status_code == 200
     html = response.content.decode()
