@@ -188,12 +188,6 @@ class ResearchRunAdmin(TenantScopedAdmin):
     def _back(self, run: ResearchRun) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:research_researchrun_change", args=[run.pk]))
 
-    @staticmethod
-    def _pending(run: ResearchRun) -> Bundle:
-        bundle = bundle_services.pending_bundle(run)
-        bundle.run = run
-        return bundle
-
     def approve_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
         return require_POST(self._approve)(request, run_id)
 
@@ -201,7 +195,7 @@ class ResearchRunAdmin(TenantScopedAdmin):
         run = self._reviewable_run(request, run_id)
         try:
             bundle = bundle_services.bundle_approve(
-                bundle=self._pending(run), actor=Actor.for_user(request.user)
+                bundle=bundle_services.pending_bundle(run), actor=Actor.for_user(request.user)
             )
         except ServiceError as exc:
             messages.error(request, exc.message)
@@ -221,7 +215,7 @@ class ResearchRunAdmin(TenantScopedAdmin):
             return self._back(run)
         try:
             bundle = bundle_services.bundle_reject(
-                bundle=self._pending(run),
+                bundle=bundle_services.pending_bundle(run),
                 actor=Actor.for_user(request.user),
                 decision=RejectDecision(note=form.cleaned_data["note"]),
             )

@@ -10,7 +10,7 @@ from ats.actors import Actor
 from ats.models import Role, Tenant
 from research.inputs import RunCreate
 from research.models import ResearchRun, RunStatus
-from research.services.bundles import bundle_approve, bundle_upload, pending_bundle
+from research.services.bundles import bundle_approve, bundle_upload
 from research.services.runs import run_create
 
 ACTOR = Actor.system("seed_demo")
@@ -208,12 +208,9 @@ def seed_demo_runs(*, tenant: Tenant, stdout: TextIO) -> None:
         )
     approved = _run(tenant, "demo-approved", "Robotics companies in DACH — approved")
     if approved.status == RunStatus.DRAFT:
-        bundle_upload(
+        uploaded = bundle_upload(
             run=approved, payload=demo_bundle(str(approved.pk), with_lumenbot=False), actor=ACTOR
         )
-        approved.refresh_from_db()
-        bundle = pending_bundle(approved)
-        bundle.run = approved
-        bundle_approve(bundle=bundle, actor=ACTOR)
+        bundle_approve(bundle=uploaded.bundle, actor=ACTOR)
     _run(tenant, "demo-draft", "Fintech scale-ups in the Nordics (no research yet)")
     stdout.write("Runs: one awaiting review, one approved (a worker ingests it), one draft")

@@ -146,7 +146,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         run = self.get_object()
         decision = ReviewDecision.model_validate(request.data)
         bundle = bundle_services.pending_bundle(run)
-        bundle.run = run
         bundle_services.bundle_approve(
             bundle=bundle, actor=self.tenant_context.actor, note=decision.note
         )
@@ -158,7 +157,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         run = self.get_object()
         decision = RejectDecision.model_validate(request.data)
         bundle = bundle_services.pending_bundle(run)
-        bundle.run = run
         bundle_services.bundle_reject(
             bundle=bundle, actor=self.tenant_context.actor, decision=decision
         )

@@ -122,9 +122,11 @@ def bundle_upload(*, run: ResearchRun, payload: object, actor: Actor) -> UploadR
 
 
 def pending_bundle(run: ResearchRun) -> Bundle:
+    """The run's bundle awaiting review (with `run` attached), or Conflict (409)."""
     bundle = Bundle.objects.filter(run=run).pending().first()
     if bundle is None:
         raise Conflict(MSG_NO_PENDING_BUNDLE)
+    bundle.run = run
     return bundle
 
 
