@@ -48,17 +48,26 @@ class ListEntry:
     domain: str
 
 
+def _detect_format(lines: list[str]) -> Literal["lines", "csv"]:
+    """CSV when it starts with the header `name,domain`, or when every line ends in a
+    domain after a comma; otherwise one name a line ("Acme, Inc." is a name)."""
+    if not lines:
+        return "lines"
+    if lines[0].strip().lower().replace(" ", "") in ("name,domain", "name"):
+        return "csv"
+    for line in lines:
+        _, comma, last = line.rpartition(",")
+        if not comma or (last.strip() and not registrable_domain(last.strip())):
+            return "lines"
+    return "csv"
+
+
 def parse_list(text: str, *, fmt: Literal["auto", "lines", "csv"] = "auto") -> list[ListEntry]:
     """Parse pasted text; errors name the line (`text.<line>`). A first CSV line
     `name,domain` is a header."""
     lines = text.splitlines()
     if fmt == "auto":
-        first = next((line for line in lines if line.strip()), "")
-        fmt = (
-            "csv"
-            if first.strip().lower().replace(" ", "") in ("name,domain", "name") or "," in first
-            else "lines"
-        )
+        fmt = _detect_format([line for line in lines if line.strip()])
     entries: list[ListEntry] = []
     errors: list[FieldError] = []
     if fmt == "csv":
