@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 import pydantic
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -26,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/api/problems/"
-
-MSG_BODY_TOO_LARGE = "The request body is too large (25 MB at most)."
 
 
 def problem_body(
@@ -100,12 +99,25 @@ _DRF_CODES = {
 }
 
 
+def _validation_errors(exc: Exception) -> list[FieldError] | None:
+    """The field errors of any kind of validation error, or None if `exc` is not one."""
+    if isinstance(exc, pydantic.ValidationError):
+        return pydantic_errors(exc)
+    if isinstance(exc, DjangoValidationError):
+        return _flatten(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, exceptions.ValidationError):
+        return _flatten(exc.detail)
+    return None
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER. Returns None only for unexpected errors (a 500)."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
     if isinstance(exc, ServiceError):
         set_rollback()
@@ -116,40 +128,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             code=exc.code,
             errors=exc.errors if exc.errors or exc.status_code in (400, 422) else None,
         )
-    if isinstance(exc, pydantic.ValidationError):
+    errors = _validation_errors(exc)
+    if errors is not None:
         set_rollback()
         return problem_response(
             status_code=400,
             title="Invalid input",
             detail="The request is invalid; see errors.",
             code="validation_error",
-            errors=pydantic_errors(exc),
-        )
-    if isinstance(exc, DjangoValidationError):
-        set_rollback()
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        return problem_response(
-            status_code=400,
-            title="Invalid input",
-            detail="The request is invalid; see errors.",
-            code="validation_error",
-            errors=_flatten(detail),
-        )
-    if isinstance(exc, RequestDataTooBig):
-        return problem_response(
-            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            title="Request body too large",
-            detail=MSG_BODY_TOO_LARGE,
-            code="body_too_large",
-        )
-    if isinstance(exc, exceptions.ValidationError):
-        set_rollback()
-        return problem_response(
-            status_code=400,
-            title="Invalid input",
-            detail="The request is invalid; see errors.",
-            code="validation_error",
-            errors=_flatten(exc.detail),
+            errors=errors,
         )
     if isinstance(exc, exceptions.APIException):
         set_rollback()
