@@ -126,24 +126,10 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
         run=run, bundle=bundle, companies=companies, company_ids=company_ids, counts=counts
     )
     checkpoint()
-    _add_evidence(
-        run=run,
-        tenant=tenant,
-        companies=companies,
-        company_ids=company_ids,
-        prospects=prospects,
-        sources=sources,
-        counts=counts,
-    )
-    _add_metrics(
-        run=run,
-        tenant=tenant,
-        companies=companies,
-        company_ids=company_ids,
-        prospects=prospects,
-        sources=sources,
-        counts=counts,
-    )
+    # Each proposal with the prospect it became (merged proposals share one).
+    proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
+    _add_evidence(run=run, proposed=proposed, sources=sources, counts=counts)
+    _add_metrics(run=run, proposed=proposed, sources=sources, counts=counts)
     checkpoint()
 
     result = counts.as_dict()
@@ -371,10 +357,7 @@ def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
 def _add_evidence(
     *,
     run: ResearchRun,
-    tenant: Tenant,
-    companies: list[ProposedCompany],
-    company_ids: list[int],
-    prospects: dict[int, int],
+    proposed: list[tuple[ProposedCompany, int]],
     sources: dict[str, int],
     counts: IngestCounts,
 ) -> None:
@@ -384,8 +367,7 @@ def _add_evidence(
         )
     )
     new = []
-    for company, company_id in zip(companies, company_ids, strict=True):
-        prospect_id = prospects[company_id]
+    for company, prospect_id in proposed:
         for item in company.evidence:
             key = (prospect_id, sources[item.source_sha256], item.text_sha256)
             if key in seen:
@@ -393,7 +375,7 @@ def _add_evidence(
             seen.add(key)
             new.append(
                 {
-                    "tenant_id": tenant.pk,
+                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "source_id": key[1],
                     "evidence_type": EvidenceType.SNIPPET,
@@ -432,10 +414,7 @@ def metric_identity(
 def _add_metrics(
     *,
     run: ResearchRun,
-    tenant: Tenant,
-    companies: list[ProposedCompany],
-    company_ids: list[int],
-    prospects: dict[int, int],
+    proposed: list[tuple[ProposedCompany, int]],
     sources: dict[str, int],
     counts: IngestCounts,
 ) -> None:
@@ -445,8 +424,7 @@ def _add_metrics(
         )
     )
     new = []
-    for company, company_id in zip(companies, company_ids, strict=True):
-        prospect_id = prospects[company_id]
+    for company, prospect_id in proposed:
         for metric in company.metrics:
             source_id = sources[metric.source_sha256] if metric.source_sha256 else None
             identity = metric_identity(
@@ -463,7 +441,7 @@ def _add_metrics(
             seen.add((prospect_id, identity))
             new.append(
                 {
-                    "tenant_id": tenant.pk,
+                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "key": metric.key,
                     "value_type": metric.type,
