@@ -139,7 +139,9 @@ def test_review_page_shows_panel(client, reviewer_user, run_a, pending, tenant_a
     assert "same domain" in html and "Existing Robotics" in html
     assert "new company" in html
     assert "<mark>" in html  # the evidence passage is highlighted in its source
-    assert "unverified" in html
+    # The markup, not the stylesheet (which names both classes on every page).
+    assert 'class="badge badge-unverified"' in html
+    assert 'class="badge badge-verified"' in html
     assert "Approve and ingest" in html
     assert "bundle_uploaded" in html  # the timeline
 
