@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -130,20 +131,23 @@ def pending_bundle(run: ResearchRun) -> Bundle:
     return bundle
 
 
+def _review(actor: Actor, note: str) -> dict[str, Any]:
+    """The bundle's review fields, as one approval or rejection sets them."""
+    return {
+        "reviewed_by": actor.user,
+        "reviewed_by_actor": actor.label,
+        "reviewed_at": timezone.now(),
+        "review_note": note,
+    }
+
+
 def bundle_approve(*, bundle: Bundle, actor: Actor, note: str = "") -> Bundle:
     """Approve the bundle and enqueue its ingestion, in one transaction.
 
     Of two reviewers approving at once, one wins; the other gets InvalidTransition (409).
     """
     with transaction.atomic():
-        bundle_transition(
-            bundle=bundle,
-            action="approve",
-            reviewed_by=actor.user,
-            reviewed_by_actor=actor.label,
-            reviewed_at=timezone.now(),
-            review_note=note,
-        )
+        bundle_transition(bundle=bundle, action="approve", **_review(actor, note))
         run = bundle.run
         run_transition(run=run, action="approve", last_error="")
         job = _enqueue_ingest(bundle)
@@ -173,14 +177,7 @@ def _enqueue_ingest(bundle: Bundle) -> jobs.Job:
 
 def bundle_reject(*, bundle: Bundle, actor: Actor, decision: RejectDecision) -> Bundle:
     with transaction.atomic():
-        bundle_transition(
-            bundle=bundle,
-            action="reject",
-            reviewed_by=actor.user,
-            reviewed_by_actor=actor.label,
-            reviewed_at=timezone.now(),
-            review_note=decision.note,
-        )
+        bundle_transition(bundle=bundle, action="reject", **_review(actor, decision.note))
         run_transition(run=bundle.run, action="reject")
         event_record(
             run=bundle.run,
