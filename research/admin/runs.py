@@ -1,5 +1,4 @@
-"""The reviewers' workplace (SPEC §10): runs with the bundle review panel, approve and
-reject, the events timeline and the current job; prospects with their manual fields."""
+"""Research runs: the run list and page, with the bundle review panel, approve and reject."""
 
 from __future__ import annotations
 
@@ -8,33 +7,26 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from ats.actors import Actor
-from ats.admin import CompanyAdmin, TenantScopedAdmin, TenantScopedInline, has_tenant_role
+from ats.admin import TenantScopedAdmin, TenantScopedInline, has_tenant_role
 from ats.errors import ServiceError
-from ats.models import Company, MemberRole
+from ats.models import MemberRole
 from jobs.models import Job
 from research.inputs import RejectDecision
 from research.models import (
     Bundle,
     BundleStatus,
-    Prospect,
-    ProspectEvidence,
-    ProspectMetric,
     ResearchRun,
     RunEvent,
     RunStep,
-    Source,
 )
 from research.selectors import review_panel
 from research.services import bundles as bundle_services
-from research.services.prospects import PROSPECT_MANUAL_FIELDS, prospect_update
 
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
@@ -225,182 +217,3 @@ class ResearchRunAdmin(TenantScopedAdmin):
         self.log_change(request, run, f"Rejected bundle {bundle.sha256[:12]}")
         messages.success(request, "Bundle rejected.")
         return self._back(run)
-
-
-@admin.register(Bundle)
-class BundleAdmin(TenantScopedAdmin):
-    list_display = [
-        "sha256_short",
-        "run",
-        "status",
-        "uploaded_by_actor",
-        "created_at",
-        "reviewed_by_actor",
-        "reviewed_at",
-    ]
-    list_filter = ["status", "tenant"]
-    search_fields = ["sha256", "run__objective", "=run__id"]
-    list_select_related = ["run"]
-    exclude = ["payload"]
-    readonly_fields = [
-        "id",
-        "run",
-        "sha256",
-        "status",
-        "counts",
-        "validation_warnings",
-        "uploaded_by",
-        "uploaded_by_actor",
-        "reviewed_by",
-        "reviewed_by_actor",
-        "reviewed_at",
-        "review_note",
-        "ingest_job",
-        "created_at",
-        "tenant",
-    ]
-    add_role = change_role = delete_role = None
-
-    @admin.display(description="SHA-256")
-    def sha256_short(self, bundle: Bundle) -> str:
-        return bundle.sha256[:12]
-
-
-@admin.register(Source)
-class SourceAdmin(TenantScopedAdmin):
-    list_display = ["__str__", "url", "mime_type", "retrieved_at", "created_at", "tenant"]
-    list_filter = ["tenant", "mime_type"]
-    search_fields = ["sha256", "title", "url"]
-    readonly_fields = [
-        "sha256",
-        "title",
-        "url",
-        "mime_type",
-        "text",
-        "retrieved_at",
-        "meta",
-        "created_at",
-        "tenant",
-    ]
-    exclude = ["runs"]
-    show_full_result_count = False
-    add_role = change_role = delete_role = None
-
-
-@admin.register(RunEvent)
-class RunEventAdmin(TenantScopedAdmin):
-    list_display = ["created_at", "run", "event_type", "status", "actor", "message"]
-    list_filter = ["event_type", "status", "tenant"]
-    search_fields = ["message", "=run__id", "actor"]
-    list_select_related = ["run"]
-    readonly_fields = [
-        "run",
-        "event_type",
-        "status",
-        "message",
-        "data",
-        "actor",
-        "job",
-        "created_at",
-        "tenant",
-    ]
-    add_role = change_role = delete_role = None  # append-only
-
-
-class ProspectEvidenceInline(TenantScopedInline, admin.TabularInline):
-    model = ProspectEvidence
-    fields = ["text", "verification", "source", "evidence_type", "created_at"]
-    readonly_fields = fields
-    extra = 0
-
-
-class ProspectMetricInline(TenantScopedInline, admin.TabularInline):
-    model = ProspectMetric
-    fields = ["key", "value_display", "unit", "currency", "as_of_date", "confidence", "source"]
-    readonly_fields = fields
-    extra = 0
-
-    @admin.display(description="value")
-    def value_display(self, metric: ProspectMetric) -> str:
-        return str(metric.value)
-
-
-@admin.register(Prospect)
-class ProspectAdmin(TenantScopedAdmin):
-    list_display = [
-        "name",
-        "company_link",
-        "run",
-        "ai_rank",
-        "ai_score",
-        "review_status",
-        "manual_priority",
-        "is_pinned",
-        "status",
-    ]
-    list_filter = ["review_status", "status", "is_pinned", "run", "tenant"]
-    list_editable = ["review_status", "manual_priority", "is_pinned"]
-    search_fields = ["name", "company__name", "company__domain"]
-    list_select_related = ["company", "run"]
-    ordering = ["run", "ai_rank", "id"]
-    fields = [
-        "name",
-        "company",
-        "run",
-        "ai_rank",
-        "ai_score",
-        "status",
-        "origin",
-        "proposal",
-        *PROSPECT_MANUAL_FIELDS,
-        "edited_by_actor",
-        "edited_at",
-    ]
-    readonly_fields = [f for f in fields if f not in PROSPECT_MANUAL_FIELDS]
-    inlines = [ProspectEvidenceInline, ProspectMetricInline]
-    add_role = delete_role = None
-    change_role = MemberRole.REVIEWER
-    show_full_result_count = False
-
-    @admin.display(description="company", ordering="company__name")
-    def company_link(self, prospect: Prospect) -> str:
-        url = reverse("admin:ats_company_change", args=[prospect.company_id])
-        return format_html('<a href="{}">{}</a>', url, prospect.company.name)
-
-    def save_model(self, request: HttpRequest, obj: Prospect, form: Any, change: bool) -> None:
-        changes = {
-            f: form.cleaned_data[f] for f in form.changed_data if f in PROSPECT_MANUAL_FIELDS
-        }
-        if changes:
-            prospect_update(
-                prospect=Prospect.objects.get(pk=obj.pk),
-                changes=changes,
-                actor=Actor.for_user(request.user),
-            )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("company", "run")
-
-
-class CompanyProspectInline(TenantScopedInline, admin.TabularInline):
-    """A company's prospects across runs, on the company page."""
-
-    model = Prospect
-    fk_name = "company"
-    fields = ["run", "name", "ai_rank", "ai_score", "review_status", "is_pinned", "status"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    verbose_name_plural = "prospects in research runs"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("run")
-
-
-# The ats app knows nothing of research; research adds its prospects to the company page.
-admin.site.unregister(Company)
-
-
-@admin.register(Company)
-class CompanyWithProspectsAdmin(CompanyAdmin):
-    inlines = [*CompanyAdmin.inlines, CompanyProspectInline]
