@@ -122,7 +122,7 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                     entry.get("error_class", ""),
                     entry.get("at", ""),
                     entry.get("worker", ""),
-                    " (in on_failure)" if entry.get("phase") == "on_failure" else "",
+                    f" (in {entry['phase']})" if entry.get("phase", "handler") != "handler" else "",
                     entry.get("message", ""),
                     entry.get("traceback") or "(none)",
                 )

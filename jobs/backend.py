@@ -89,7 +89,9 @@ def _load_task(job: Job) -> Task:
 def task_result(job: Job, *, task: Task | None = None) -> TaskResult:
     """The job as Django's `TaskResult` (status, times, errors, return value)."""
     worker_ids = [
-        entry.get("worker", "") for entry in job.errors if entry.get("phase") != "on_failure"
+        entry.get("worker", "")
+        for entry in job.errors
+        if entry.get("phase") not in ("on_failure", "on_cancel")
     ]
     if job.status in ("running", "succeeded") and job.locked_by:
         worker_ids.append(job.locked_by)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 HandlerFunc = Callable[..., Any]
 FailureHook = Callable[["Job", BaseException], None]
+JobHook = Callable[["Job"], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,14 @@ class JobHandler:
     timeout: float | None = None
     # Called as on_failure(job, exc) after the last attempt failed (or a permanent failure).
     on_failure: FailureHook | None = None
+    # Called as on_cancel(job) in the transaction that marks the job cancelled, however it
+    # got there (API, admin, a cancel seen by a running attempt, a reclaimed lease), so the
+    # owning app can follow (a run leaves `ingesting`).
+    on_cancel: JobHook | None = None
+    # Called as on_retry(job) in the transaction that queues a failed or cancelled job again
+    # (admin or API), so a retry goes through the owning app: an exception it raises (say
+    # `ats.errors.Conflict`) refuses the retry and nothing changes.
+    on_retry: JobHook | None = None
 
 
 _registry: dict[str, JobHandler] = {}
@@ -49,6 +58,8 @@ def handler(
     atomic: bool = False,
     timeout: float | None = None,
     on_failure: FailureHook | None = None,
+    on_cancel: JobHook | None = None,
+    on_retry: JobHook | None = None,
 ) -> Callable[[HandlerFunc], HandlerFunc]:
     """Register `fn(job, **payload)` as the handler of job type `name`."""
     if max_attempts < 1:
@@ -71,6 +82,8 @@ def handler(
             atomic=atomic,
             timeout=timeout,
             on_failure=on_failure,
+            on_cancel=on_cancel,
+            on_retry=on_retry,
         )
         return func
 

@@ -154,12 +154,17 @@ def _insert_unique(job: Job) -> Job | None:
 
 
 def cancel(job: Job) -> Job:
-    """Cancel a queued job at once; ask a running one to stop (it sees the request within
-    one heartbeat and stops at its next `job.raise_if_cancelled()`)."""
+    """Cancel a queued job at once (and run its handler's `on_cancel`); ask a running one to
+    stop (it sees the request within one heartbeat and stops at its next
+    `job.raise_if_cancelled()`; `on_cancel` runs then)."""
     now = timezone.now()
-    cancelled = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now
-    )
+    with transaction.atomic():
+        cancelled = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now
+        )
+        if cancelled:
+            job.refresh_from_db()
+            _run_cancel_hook(job, get_handler(job.job_type), now)
     if not cancelled:
         requested = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             cancel_requested=True
@@ -189,6 +194,11 @@ def retry(job: Job) -> Job:
                 result=None,
                 heartbeat_at=None,
             )
+            handler = get_handler(job.job_type)
+            if updated and handler is not None and handler.on_retry is not None:
+                # The owning app may refuse (its exception rolls the retry back).
+                job.refresh_from_db()
+                handler.on_retry(job)
     except IntegrityError as exc:
         other = (
             Job.objects.active()
@@ -360,7 +370,9 @@ def fail_attempt(
             return LOST
         job.errors = [*job.errors, entry]
         if current.cancel_requested:
-            return _finish_locked(job, JobStatus.CANCELLED, now)
+            outcome = _finish_locked(job, JobStatus.CANCELLED, now)
+            _run_cancel_hook(job, handler, now)
+            return outcome
         if is_permanent(exc) or job.attempts >= job.max_attempts:
             outcome = _finish_locked(job, JobStatus.FAILED, now)
             _run_failure_hook(job, exc, handler, now)
@@ -389,16 +401,25 @@ def _run_failure_hook(
     """`on_failure(job, exc)` in a savepoint of the transaction that marked the job failed:
     both happen or neither (a crash in between leaves the job to the lease reclaimer, which
     runs the hook). The hook's own error is logged and kept on the job, never lost."""
-    if handler is None or handler.on_failure is None:
-        return
+    if handler is not None and handler.on_failure is not None:
+        _run_hook(job, "on_failure", lambda: handler.on_failure(job, exc), now)
+
+
+def _run_cancel_hook(job: Job, handler: JobHandler | None, now: datetime) -> None:
+    """`on_cancel(job)` in a savepoint of the transaction that marked the job cancelled."""
+    if handler is not None and handler.on_cancel is not None:
+        _run_hook(job, "on_cancel", lambda: handler.on_cancel(job), now)
+
+
+def _run_hook(job: Job, phase: str, call: Any, now: datetime) -> None:
     try:
         with transaction.atomic():
-            handler.on_failure(job, exc)
+            call()
     except Exception as hook_exc:
-        logger.exception("on_failure of %s #%s failed.", job.job_type, job.pk)
+        logger.exception("%s of %s #%s failed.", phase, job.job_type, job.pk)
         job.errors = [
             *job.errors,
-            error_entry(job, hook_exc, worker_id=job.locked_by, now=now, phase="on_failure"),
+            error_entry(job, hook_exc, worker_id=job.locked_by, now=now, phase=phase),
         ]
         Job.objects.filter(pk=job.pk).update(errors=job.errors)
 
@@ -406,7 +427,11 @@ def _run_failure_hook(
 def cancel_attempt(*, job: Job, now: datetime | None = None) -> str:
     """The handler stopped because the job was cancelled."""
     now = now or timezone.now()
-    done = _fenced(job).update(status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=None)
+    with transaction.atomic():
+        done = _fenced(job).update(status=JobStatus.CANCELLED, finished_at=now, heartbeat_at=None)
+        if done:
+            job.status, job.finished_at = JobStatus.CANCELLED, now
+            _run_cancel_hook(job, get_handler(job.job_type), now)
     return CANCELLED if done else LOST
 
 
@@ -448,6 +473,7 @@ def reclaim_expired(*, limit: int = 100, now: datetime | None = None) -> int:
             job.errors = [*job.errors, error_entry(job, exc, worker_id=job.locked_by, now=now)]
             if job.cancel_requested:
                 _finish_locked(job, JobStatus.CANCELLED, now)
+                _run_cancel_hook(job, get_handler(job.job_type), now)
             elif job.attempts >= job.max_attempts:
                 _finish_locked(job, JobStatus.FAILED, now)
                 _run_failure_hook(job, exc, get_handler(job.job_type), now)

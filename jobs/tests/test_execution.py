@@ -10,11 +10,12 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 import jobs
+from ats.errors import Conflict
 from jobs import services
 from jobs.errors import MSG_HANDLER_MISSING, LeaseExpired
 from jobs.execution import run_attempt, start_attempt
 from jobs.models import Job
-from jobs.tests.testapp.models import Effect, FailureMark
+from jobs.tests.testapp.models import Effect, FailureMark, HookCall
 
 pytestmark = pytest.mark.sqlite
 
@@ -211,3 +212,62 @@ def test_release_gives_the_attempt_back_and_keeps_the_fence(db: None) -> None:
     assert (again.attempts, again.fencing_token) == (1, 2)
     assert services.complete(job=released, result=None) is False
     assert run(again) == "succeeded"
+
+
+def hook_calls(job: Job) -> list[str]:
+    return list(
+        HookCall.objects.filter(job_id=job.pk).order_by("id").values_list("hook", flat=True)
+    )
+
+
+def test_cancelling_a_queued_job_runs_on_cancel_in_the_same_transaction(db: None) -> None:
+    job = jobs.enqueue("testapp.followed")
+    jobs.cancel(job)
+    assert (job.status, hook_calls(job)) == ("cancelled", ["on_cancel"])
+
+
+def test_a_running_job_runs_on_cancel_when_it_stops_not_when_asked(db: None, tmp_path) -> None:
+    job = jobs.enqueue("testapp.followed", {"until": str(tmp_path / "never")})
+    attempt = start_attempt(claim_one())
+    jobs.cancel(job)
+    assert (job.status, hook_calls(job)) == ("running", [])
+    attempt.cancel_requested = True  # as the heartbeat thread sets it
+    assert run_attempt(attempt) == "cancelled"
+    assert hook_calls(job) == ["on_cancel"]
+
+
+def test_a_cancel_requested_job_whose_lease_expired_runs_on_cancel(
+    db: None, frozen, settings
+) -> None:
+    job = jobs.enqueue("testapp.followed")
+    claim_one()
+    jobs.cancel(job)
+    frozen.shift(settings.JOBS_LEASE_TIMEOUT + 1)
+    assert services.reclaim_expired() == 1
+    job.refresh_from_db()
+    assert (job.status, hook_calls(job)) == ("cancelled", ["on_cancel"])
+
+
+def test_a_failure_after_a_cancel_request_ends_cancelled_with_on_cancel(db: None) -> None:
+    job = jobs.enqueue("testapp.followed")
+    claimed = claim_one()
+    jobs.cancel(job)
+    assert run(claimed) == "cancelled"  # the handler raised, but a cancel was asked
+    assert hook_calls(job) == ["on_cancel"]
+    assert not FailureMark.objects.filter(job_id=job.pk).exists()
+
+
+def test_retry_goes_through_on_retry(db: None) -> None:
+    job = jobs.enqueue("testapp.followed")
+    assert run(claim_one()) == "failed"
+    jobs.retry(job)
+    assert (job.status, hook_calls(job)) == ("queued", ["on_retry"])
+
+
+def test_on_retry_can_refuse_and_nothing_changes(db: None) -> None:
+    job = jobs.enqueue("testapp.followed", {"refuse_retry": True})
+    assert run(claim_one()) == "failed"
+    with pytest.raises(Conflict, match="refuses this retry"):
+        jobs.retry(job)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, hook_calls(job)) == ("failed", 1, [])

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import jobs
+from ats.errors import Conflict
 from jobs.models import Job
 
-from .models import Effect, FailureMark
+from .models import Effect, FailureMark, HookCall
 
 WAIT_LIMIT = 60.0
 
@@ -35,6 +36,16 @@ def mark_failed(job: Job, exc: BaseException) -> None:
 def broken_hook(job: Job, exc: BaseException) -> None:
     FailureMark.objects.create(job_id=job.pk, error="written, then rolled back")
     raise RuntimeError("the on_failure hook broke")
+
+
+def followed_cancel(job: Job) -> None:
+    HookCall.objects.create(job_id=job.pk, hook="on_cancel")
+
+
+def followed_retry(job: Job) -> None:
+    if job.payload.get("refuse_retry"):
+        raise Conflict("The owning app refuses this retry.")
+    HookCall.objects.create(job_id=job.pk, hook="on_retry")
 
 
 @jobs.handler("testapp.record", atomic=True)
@@ -96,3 +107,16 @@ def slow(job: Job) -> None:
 def bad_result(job: Job) -> object:
     _effect(job)
     return object()
+
+
+@jobs.handler(
+    "testapp.followed",
+    max_attempts=1,
+    on_failure=mark_failed,
+    on_cancel=followed_cancel,
+    on_retry=followed_retry,
+)
+def followed(job: Job, *, until: str | None = None, refuse_retry: bool = False) -> str:
+    """Its owning app follows cancels and retries through the hooks."""
+    _wait_for(job, until)
+    raise ValueError("followed job failed")

@@ -22,3 +22,13 @@ class FailureMark(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} failed: {self.error}"
+
+
+class HookCall(models.Model):
+    """Written by an on_cancel or on_retry hook, as an owning app would follow its job."""
+
+    job_id = models.BigIntegerField()
+    hook = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return f"{self.hook} of job {self.job_id}"
