@@ -1,10 +1,58 @@
-"""Project-wide pytest setup: the database guard and the two-tenant fixtures."""
+"""Project-wide pytest setup: the database guard, the test database role, and the two-tenant
+fixtures."""
 
 from __future__ import annotations
 
 import pytest
 
 pytest_plugins = ["ats.tests.fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    from ats.tenant_scope import ALL_TENANTS, set_process_default
+
+    # Test code sets up rows of several tenants, as a management command would; requests
+    # made by the tests start with no tenant, as in production (TenantScopeMiddleware).
+    set_process_default(ALL_TENANTS)
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        _create_test_database_role(settings.DATABASES["default"], settings.TEST_DATABASE_ROLE)
+
+
+def _create_test_database_role(database: dict, role: str) -> None:
+    """The role the tests run as: no superuser, no BYPASSRLS, so row-level security holds
+    for them as for the application in production. It owns the test database it creates."""
+    import psycopg
+    from psycopg import sql
+
+    params = {
+        "dbname": "postgres",
+        "user": database["USER"],
+        "password": database["PASSWORD"] or None,
+        "host": database["HOST"] or None,
+        "port": database["PORT"] or None,
+    }
+    try:
+        with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            if not exists:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOBYPASSRLS CREATEDB").format(
+                        sql.Identifier(role)
+                    )
+                )
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(role), sql.Identifier(database["USER"])
+                )
+            )
+    except psycopg.Error as exc:
+        raise pytest.UsageError(
+            f"Could not prepare the test database role {role!r} as {database['USER']!r}: "
+            f"{exc}. The tests need a PostgreSQL user that may create roles (CREATEROLE), "
+            "as `make test` sets up."
+        ) from exc
 
 
 @pytest.hookimpl(trylast=True)  # after `-m` has deselected

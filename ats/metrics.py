@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ats.api.exceptions import problem_json_response
+from ats.tenant_scope import system_scope
 from jobs.models import Job
 from jobs.selectors import live_workers, queue_depths
 from research.models import Bundle, Prospect, ResearchRun
@@ -54,6 +55,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return problem_json_response(
             status_code=401, title="Not authenticated", detail=MSG_TOKEN, code="not_authenticated"
         )
+    with system_scope():  # aggregates over every tenant (row-level security)
+        return _exposition()
+
+
+def _exposition() -> HttpResponse:
     now = timezone.now()
     workers = live_workers(now)
     depths = queue_depths(now, workers)

@@ -12,6 +12,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 from .settings import *  # noqa: F403
 from .settings import DATABASES, VAR_DIR
 
+TEST_DATABASE_ROLE = "ats_test_app"
+
 DEBUG = False
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
@@ -40,7 +42,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     _sqlite_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_dir / "ats-test.sqlite3")}
-elif "CONN_MAX_AGE" not in os.environ:
+else:
+    # The tests run as a role that is neither a superuser nor allowed to bypass row-level
+    # security (conftest.py creates it), so every test also exercises the tenant policies.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c role={TEST_DATABASE_ROLE}"
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and (
+    "CONN_MAX_AGE" not in os.environ
+):
     # Tests never reuse a connection across threads' lifetimes; keep them short-lived.
     # (Worker subprocesses of the jobs tests set CONN_MAX_AGE to keep theirs, as in
     # production, instead of reconnecting for every job.)

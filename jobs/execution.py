@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import transaction
 
+from ats.tenant_scope import tenant_or_system
+
 from . import services
 from .errors import (
     MSG_CANCELLED,
@@ -97,7 +99,8 @@ def run_attempt(attempt: Attempt) -> str:
 
 
 def _call(spec: JobHandler, job: Job) -> Any:
-    result = spec.func(job, **job.payload)
+    with tenant_or_system(job.tenant_id):  # the job's tenant's rows (row-level security)
+        result = spec.func(job, **job.payload)
     try:
         json.dumps(result, allow_nan=False)
     except (TypeError, ValueError) as exc:

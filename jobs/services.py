@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from ats.errors import Conflict
 from ats.models import Tenant
+from ats.tenant_scope import tenant_or_system
 
 from .conf import queue_settings
 from .errors import (
@@ -198,7 +199,8 @@ def retry(job: Job) -> Job:
             if updated and handler is not None and handler.on_retry is not None:
                 # The owning app may refuse (its exception rolls the retry back).
                 job.refresh_from_db()
-                handler.on_retry(job)
+                with tenant_or_system(job.tenant_id):
+                    handler.on_retry(job)
     except IntegrityError as exc:
         other = (
             Job.objects.active()
@@ -413,7 +415,7 @@ def _run_cancel_hook(job: Job, handler: JobHandler | None, now: datetime) -> Non
 
 def _run_hook(job: Job, phase: str, call: Any, now: datetime) -> None:
     try:
-        with transaction.atomic():
+        with tenant_or_system(job.tenant_id), transaction.atomic():
             call()
     except Exception as hook_exc:
         logger.exception("%s of %s #%s failed.", phase, job.job_type, job.pk)

@@ -11,6 +11,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from ats.models import ApiKey
+from ats.tenant_scope import enter_scope, system_scope
 
 MSG_INVALID_KEY = "Invalid API key."
 MSG_REVOKED_KEY = "This API key has been revoked."
@@ -43,15 +44,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         raw_key = raw_key.strip()
         prefix = ApiKey.split_prefix(raw_key)
-        api_key = (
-            ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
-            if prefix
-            else None
-        )
+        with system_scope():  # the key says which tenant: find it among all tenants' keys
+            api_key = (
+                ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+                if prefix
+                else None
+            )
         if api_key is None or not api_key.matches(raw_key):
             raise exceptions.AuthenticationFailed(MSG_INVALID_KEY)
         if api_key.is_revoked:
             raise exceptions.AuthenticationFailed(MSG_REVOKED_KEY)
+        enter_scope([api_key.tenant_id])
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

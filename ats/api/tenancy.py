@@ -14,6 +14,7 @@ from rest_framework.request import Request
 
 from ats.actors import Actor
 from ats.models import ApiKey, MemberRole, Membership, Tenant
+from ats.tenant_scope import enter_scope
 
 TENANT_HEADER = "X-Tenant"
 MSG_NO_MEMBERSHIP = "Your account is not a member of any tenant."
@@ -55,6 +56,7 @@ def resolve_tenant_context(request: Request) -> TenantContext:
         context = _context_for_user(request)
     else:
         raise exceptions.NotAuthenticated()
+    enter_scope([context.tenant.pk])  # the rest of the request sees this tenant only
     request._tenant_context = context
     return context
 

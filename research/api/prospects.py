@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from ats.api.viewsets import TenantScopedViewSet
 from ats.errors import FieldError, InvalidInput
 from ats.models import MemberRole
+from ats.tenant_scope import in_current_scope
 from research.models import Prospect, ProspectEvidence, ProspectMetric, ReviewStatus, Source
 from research.selectors import prospects_with_counts
 from research.services.prospects import MSG_NOT_EDITABLE, PROSPECT_MANUAL_FIELDS, prospect_update
@@ -129,7 +130,9 @@ def prospects_csv(queryset: QuerySet, filename: str) -> StreamingHttpResponse:
                 ]
             )
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        in_current_scope(rows()), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

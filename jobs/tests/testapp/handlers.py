@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jobs
 from ats.errors import Conflict
+from ats.models import Tenant
 from jobs.models import Job
 
 from .models import Effect, FailureMark, HookCall
@@ -120,3 +121,9 @@ def followed(job: Job, *, until: str | None = None, refuse_retry: bool = False) 
     """Its owning app follows cancels and retries through the hooks."""
     _wait_for(job, until)
     raise ValueError("followed job failed")
+
+
+@jobs.handler("testapp.visible_tenants")
+def visible_tenants(job: Job) -> list[int]:
+    """The tenants whose rows the handler can see (row-level security)."""
+    return sorted(Tenant.objects.values_list("pk", flat=True))
