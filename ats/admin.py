@@ -48,6 +48,10 @@ def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = Non
     return any(MemberRole.at_least(r, role) for r in roles.values())
 
 
+admin.site.site_header = "ATS Research"
+admin.site.site_title = "ATS Research"
+admin.site.index_title = "Research workplace"
+
 # A permission no tenant role grants: superusers only.
 SUPERUSER_ONLY = "superuser"
 
