@@ -85,9 +85,13 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
     change_role = MemberRole.ANALYST
     delete_role = MemberRole.ADMIN
 
-    def get_actions(self, request: HttpRequest) -> dict:
+    def get_actions(
+        self,
+        request: HttpRequest,
+        action_location: admin.ActionLocation = admin.ActionLocation.CHANGE_LIST,
+    ) -> dict:
         # A run carries its bundles, prospects and history: delete one at a time, never in bulk.
-        actions = super().get_actions(request)
+        actions = super().get_actions(request, action_location)
         actions.pop("delete_selected", None)
         return actions
 

@@ -28,7 +28,7 @@ def actor(label: str) -> str:
 
 @register.inclusion_tag("admin/research/awaiting_review.html", takes_context=True)
 def runs_awaiting_review(context: template.Context) -> dict:
-    """"N runs awaiting review", linked to that list, for the admin index."""
+    """ "N runs awaiting review", linked to that list, for the admin index."""
     request: HttpRequest | None = context.get("request")
     if request is None or not request.user.is_authenticated:
         return {"count": None}

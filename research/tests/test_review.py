@@ -2,11 +2,8 @@ import threading
 
 import pytest
 from django.db import connection
-from django.urls import reverse
 
 from ats.actors import Actor
-from ats.models import MemberRole
-from ats.tests.factories import CompanyFactory
 from jobs.models import Job
 from research.models import Bundle, BundleStatus, ResearchRun, RunEvent, RunStatus
 from research.services import bundles as bundle_services

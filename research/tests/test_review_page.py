@@ -33,7 +33,9 @@ def reviewer(client, reviewer_user) -> Client:
 
 @pytest.fixture
 def pending(run_a, small_bundle) -> Bundle:
-    return bundle_services.bundle_upload(run=run_a, payload=small_bundle(run_a), actor=SYSTEM).bundle
+    return bundle_services.bundle_upload(
+        run=run_a, payload=small_bundle(run_a), actor=SYSTEM
+    ).bundle
 
 
 def review_url(run: ResearchRun) -> str:
@@ -209,9 +211,7 @@ def test_staff_of_other_tenant_gets_404(client, tenant_b, staff_member_for, run_
     assert pending.status == BundleStatus.PENDING_REVIEW
 
 
-def test_probable_duplicate_needs_the_decision_the_page_shows(
-    reviewer, run_a, tenant_a
-) -> None:
+def test_probable_duplicate_needs_the_decision_the_page_shows(reviewer, run_a, tenant_a) -> None:
     """A duplicate is created new only when the approving page showed it (with its
     decision); a page that did not (a company appeared since) gets 409."""
     text = "Acme Robotics builds welding cells in Lyon for car makers."
