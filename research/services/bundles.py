@@ -123,8 +123,9 @@ def bundle_upload(*, run: ResearchRun, payload: object, actor: Actor) -> UploadR
             event_type="bundle_uploaded",
             actor=actor,
             message=(
-                f"Bundle {bundle.sha256[:12]} uploaded: {counts['companies']} companies, "
-                f"{counts['sources']} sources, {len(warnings)} warning(s)."
+                f"Bundle {bundle.sha256[:12]} uploaded: "
+                f"{plural(counts['companies'], 'company', 'companies')}, "
+                f"{plural(counts['sources'], 'source')}, {plural(len(warnings), 'warning')}."
             ),
             data={
                 "bundle_id": str(bundle.pk),

@@ -25,6 +25,7 @@ from ats.bulk import bulk_insert
 from ats.errors import ServiceError
 from ats.models import AliasType, Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name
+from research.formatting import plural
 from research.models import (
     Bundle,
     BundleStatus,
@@ -206,19 +207,21 @@ def _decided_matches(
 
 
 def _summary(c: IngestCounts) -> str:
+    companies = "company", "companies"
     text = (
-        f"Ingested: {c.companies_new} new and {c.companies_matched} matched companies, "
-        f"{c.prospects_created} prospects created and {c.prospects_updated} updated, "
-        f"{c.evidence_added} evidence ({c.unverified_evidence} unverified) and "
-        f"{c.metrics_added} metrics added."
+        f"Ingested: {plural(c.companies_new, 'new company', 'new companies')} and "
+        f"{plural(c.companies_matched, 'matched company', 'matched companies')}, "
+        f"{plural(c.prospects_created, 'prospect')} created and {c.prospects_updated:,} updated, "
+        f"{plural(c.evidence_added, 'evidence passage')} ({c.unverified_evidence:,} unverified) "
+        f"and {plural(c.metrics_added, 'metric')} added."
     )
+    if c.merged_proposals:
+        text += f" {plural(len(c.merged_proposals), 'proposal')} merged into another of the bundle."
     if c.companies_excluded or c.companies_same_as:
         text += (
-            f" Reviewer's decisions: {c.companies_excluded} excluded, "
-            f"{c.companies_same_as} taken as an existing company."
+            f" Reviewer's decisions: {plural(c.companies_excluded, *companies)} excluded, "
+            f"{plural(c.companies_same_as, *companies)} taken as an existing company."
         )
-    if c.merged_proposals:
-        text += f" {len(c.merged_proposals)} proposal(s) merged into another of the bundle."
     return text
 
 

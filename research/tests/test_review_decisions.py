@@ -186,7 +186,7 @@ def test_ingestion_honours_exclusions_and_overrides(run_a, pending, tenant_a) ->
     )
     event = RunEvent.objects.get(run=run_a, event_type="ingest_succeeded")
     assert event.data["companies_excluded"] == 1 and event.data["companies_same_as"] == 1
-    assert "1 excluded, 1 taken as an existing company" in event.message
+    assert "1 company excluded, 1 company taken as an existing company" in event.message
     approved = RunEvent.objects.get(run=run_a, event_type="bundle_approved")
     assert approved.data["decisions"] == {"included": 0, "excluded": 1, "same_as": 1}
     assert "1 company excluded" in approved.message
