@@ -29,9 +29,7 @@ def test_every_admin_page_loads_cleanly_for_a_reviewer(browser_page_for) -> None
     client.force_login(reviewer)
 
     urls = [reverse("admin:index")]
-    for model, model_admin in sorted(
-        admin.site._registry.items(), key=lambda item: item[0]._meta.label
-    ):
+    for model in sorted(admin.site._registry, key=lambda model: model._meta.label):
         opts = model._meta
         if opts.app_label not in APPS:
             continue
@@ -41,7 +39,9 @@ def test_every_admin_page_loads_cleanly_for_a_reviewer(browser_page_for) -> None
         urls.append(changelist)
         first = model._default_manager.filter(**_of_tenant(model, tenant)).first()
         if first is not None:
-            urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
+            urls.append(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+            )
     assert len(urls) >= 17  # index, 8 lists and their first rows at least
 
     page = browser_page_for(reviewer)
