@@ -6,6 +6,7 @@ Every tenant-isolation test has the same shape: make data in `tenant_b`, ask as 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -77,6 +78,10 @@ def chromium() -> Iterator[Any]:
 
     from .browser import CHROMIUM_ARGS, chromium_path
 
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls that tests make
+    # beside it are still synchronous. (Child processes drop it: subprocess_env.)
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield browser
@@ -88,16 +93,12 @@ def browser_page_for(
     chromium: Any,
     live_server: Any,
     request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., Any]]:
     """`browser_page_for(user)`: a watched page logged in as `user` (None: logged out), at
     1366x768. At teardown the test fails if any page logged a console error, a failed
     request, an unannounced HTTP error or a request to another host."""
     from .browser import ARTIFACTS, VIEWPORTS, WatchedPage, session_cookie_for
 
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
-    # beside it are still synchronous. Only for this test: subprocesses must not inherit it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     pages: list[WatchedPage] = []
     contexts = []
     artifacts = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
