@@ -5,12 +5,14 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from ats.db.operations import EnableTenantRowSecurity
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('ats', '0002_idempotency_record'),
-        ('research', '0001_initial'),
+        ('research', '0002_tenant_row_security'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -34,4 +36,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('bundle', 'company_index'), name='decision_unique_company_per_bundle'), models.CheckConstraint(condition=models.Q(('action__in', ['include', 'exclude', 'same_as'])), name='decision_action_valid'), models.CheckConstraint(condition=models.Q(models.Q(('action', 'same_as'), ('company__isnull', False)), models.Q(models.Q(('action', 'same_as'), _negated=True), ('company__isnull', True)), _connector='OR'), name='decision_same_as_names_company')],
             },
         ),
+        EnableTenantRowSecurity('companydecision'),
     ]
