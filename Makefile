@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SQLITE_TEST_URL := sqlite:///var/test/ats-test.sqlite3
 
-.PHONY: help run test test-postgres test-sqlite lint format bench migrations clean
+.PHONY: help run test test-postgres test-sqlite chromium lint format bench migrations clean
 
 help:
 	@echo "make run    set up and run the app (http://127.0.0.1:8000/admin/) and a worker"
@@ -45,7 +45,19 @@ run: $(VENV)/.runtime
 
 test: test-postgres test-sqlite
 
-test-postgres: $(VENV)/.test
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the
+# internet). Installed with apt-get when missing; needs root, as on CI.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium and chromium-driver for the browser tests..."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "ERROR: chromium is missing and could not be installed; run as root:" >&2; \
+		echo "  apt-get update && apt-get install -y chromium chromium-driver" >&2; exit 1; }
+
+test-postgres: $(VENV)/.test chromium
 	$(PY) bin/with-test-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 test-sqlite: $(VENV)/.test
@@ -66,4 +78,4 @@ migrations: $(VENV)/.runtime
 	DEBUG=true $(PY) manage.py makemigrations
 
 clean:
-	rm -rf $(VENV) var/test .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test .pytest_cache .ruff_cache test-artifacts

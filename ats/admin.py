@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -48,6 +49,10 @@ def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = Non
     return any(MemberRole.at_least(r, role) for r in roles.values())
 
 
+admin.site.site_header = "ATS Research"
+admin.site.site_title = "ATS Research"
+admin.site.index_title = "Research workplace"
+
 # A permission no tenant role grants: superusers only.
 SUPERUSER_ONLY = "superuser"
 
@@ -79,11 +84,20 @@ class TenantScopedAdmin(admin.ModelAdmin):
             return None
         value = obj
         for part in self.tenant_path.split("__"):
-            value = getattr(value, part)
-        return value.pk if value is not None else None
+            try:
+                value = getattr(value, part)
+            except ObjectDoesNotExist:  # an unsaved row of a crafted form: no tenant yet
+                return None
+            if value is None:
+                return None
+        return value.pk
 
     def _allowed(self, request: HttpRequest, role: str | None, obj: Any = None) -> bool:
         if role is None:  # nobody: such rows change only through services (API, jobs)
+            return False
+        if obj is not None and obj._state.adding:
+            # A row that does not exist (a list-edit form naming a foreign or unknown id):
+            # nothing to view or change. Its form fails validation instead of a 500.
             return False
         if request.user.is_active and request.user.is_superuser:
             return True
@@ -105,14 +119,90 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return self._allowed(request, self.delete_role, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        tenant_ids = tenant_ids_for(request)
-        if tenant_ids is not None:
-            related = db_field.related_model
-            if related is Tenant:
-                kwargs["queryset"] = Tenant.objects.filter(pk__in=tenant_ids)
-            elif any(f.name == "tenant" for f in related._meta.fields):
-                kwargs["queryset"] = related._default_manager.filter(tenant_id__in=tenant_ids)
+        queryset = scoped_choices(request, db_field.related_model)
+        if queryset is not None:
+            kwargs["queryset"] = queryset
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        queryset = scoped_choices(request, db_field.related_model)
+        if queryset is not None:
+            kwargs["queryset"] = queryset
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        """Filters whose choices come from the user's tenants only: a relation filter lists
+        the related rows of the visible rows ("By run", "By role"...), and the tenant filter
+        is offered only to those who see several tenants."""
+        scoped: list = []
+        for entry in super().get_list_filter(request):
+            if not isinstance(entry, str):
+                scoped.append(entry)
+            elif _is_tenant_path(self.model, entry) and not sees_several_tenants(request):
+                continue
+            elif _is_relation(self.model, entry):
+                scoped.append((entry, admin.RelatedOnlyFieldListFilter))
+            else:
+                scoped.append(entry)
+        return scoped
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        columns = list(super().get_list_display(request))
+        if not sees_several_tenants(request):
+            columns = [c for c in columns if c != "tenant"]
+        return columns
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """An autocomplete may ask for one tenant's rows (`?tenant=<id>`), e.g. the review
+        page's company search, which offers only the run's tenant's companies."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        tenant = request.GET.get("tenant", "")
+        match = request.resolver_match
+        if match is not None and match.url_name == "autocomplete" and tenant.isdigit():
+            found = found.filter(**{self.tenant_path: int(tenant)})
+        return found, may_have_duplicates
+
+
+def sees_several_tenants(request: HttpRequest) -> bool:
+    """Superusers and staff of more than one tenant: only they need a tenant filter/column."""
+    return (request.user.is_active and request.user.is_superuser) or len(member_roles(request)) > 1
+
+
+def scoped_choices(request: HttpRequest, model: type) -> QuerySet | None:
+    """The rows of `model` a form may offer this user (None: no scoping needed)."""
+    tenant_ids = tenant_ids_for(request)
+    if tenant_ids is None:
+        return None
+    if model is Tenant:
+        return Tenant.objects.filter(pk__in=tenant_ids)
+    if any(f.name == "tenant" for f in model._meta.fields):
+        return model._default_manager.filter(tenant_id__in=tenant_ids)
+    return None
+
+
+def _field_at(model: type, path: str) -> Any:
+    field = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        model = field.related_model
+    return field
+
+
+def _is_relation(model: type, path: str) -> bool:
+    field = _field_at(model, path)
+    return field is not None and field.is_relation
+
+
+def _is_tenant_path(model: type, path: str) -> bool:
+    field = _field_at(model, path)
+    return field is not None and field.is_relation and field.related_model is Tenant
 
 
 class TenantScopedInline(admin.options.InlineModelAdmin):

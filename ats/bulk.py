@@ -11,11 +11,15 @@ read them afterwards by a natural key when needed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import connections, models, router, transaction
 from django.db.models import JSONField
+
+
+_staging_numbers = itertools.count()
 
 
 def bulk_insert(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> int:
@@ -42,7 +46,9 @@ def bulk_insert(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) ->
 
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    staging = quote(f"bulk_{model._meta.db_table}")
+    # Unique in the session, so several inserts in one transaction need no DROP: every
+    # staging table goes at commit.
+    staging = quote(f"bulk_{next(_staging_numbers)}_{model._meta.db_table}"[:63])
     columns = ", ".join(quote(f.column) for f in fields)
     with (
         transaction.atomic(using=connection.alias, savepoint=False),
@@ -65,5 +71,4 @@ def bulk_insert(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) ->
                     record.append(value)
                 copy.write_row(record)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}")
-        cursor.execute(f"DROP TABLE {staging}")
     return len(rows)

@@ -34,6 +34,10 @@ ARTICLES = {
         "2,000,000. Auric Motion GmbH, Vienna, registered 2019. Lumenbot Systems GmbH, "
         "Stuttgart, registered 2015, machine vision for robot cells."
     ),
+    "energy-brief": (
+        "Energy Brief: Helios Grid Systems GmbH of Hamburg supplies battery storage to German "
+        "grid operators and is hiring a chief technology officer for its robotics line."
+    ),
 }
 
 
@@ -75,7 +79,11 @@ def _company(
     }
 
 
-def demo_bundle(run_id: str, *, with_lumenbot: bool) -> dict[str, Any]:
+def demo_bundle(
+    run_id: str, *, with_lumenbot: bool, with_duplicate: bool = False
+) -> dict[str, Any]:
+    """The demo's research. `with_duplicate` adds a company whose name the demo tenant already
+    has with another domain: the review page shows it as a probable duplicate."""
     companies = [
         _company(
             "Northwind Robotics GmbH",
@@ -172,6 +180,20 @@ def demo_bundle(run_id: str, *, with_lumenbot: bool) -> dict[str, Any]:
                 ["machine vision for robot cells"],
             )
         )
+    if with_duplicate:
+        used.append("energy-brief")
+        companies.append(
+            _company(
+                "Helios Grid Systems GmbH",
+                "heliosgrid.de",
+                "Hamburg",
+                "DE",
+                len(companies) + 1,
+                0.52,
+                ["energy-brief"],
+                ["supplies battery storage to German grid operators"],
+            )
+        )
     return {
         "version": "run_bundle_v1",
         "run_id": run_id,
@@ -204,7 +226,9 @@ def seed_demo_runs(*, tenant: Tenant, stdout: TextIO) -> None:
     review = _run(tenant, "demo-review", "Robotics companies in DACH — awaiting review")
     if review.status == RunStatus.DRAFT:
         bundle_upload(
-            run=review, payload=demo_bundle(str(review.pk), with_lumenbot=True), actor=ACTOR
+            run=review,
+            payload=demo_bundle(str(review.pk), with_lumenbot=True, with_duplicate=True),
+            actor=ACTOR,
         )
     approved = _run(tenant, "demo-approved", "Robotics companies in DACH — approved")
     if approved.status == RunStatus.DRAFT:

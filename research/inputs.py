@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -44,11 +52,43 @@ class RunUpdate(_Input):
         return value
 
 
+Sha256 = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9a-fA-F]{64}$")]
+MSG_SAME_AS_NEEDS_COMPANY = "`same_as` needs `company_id`: the existing company to take."
+MSG_COMPANY_ID_ONLY_FOR_SAME_AS = "`company_id` belongs to `same_as` decisions only."
+
+
+class CompanyDecisionInput(_Input):
+    """What to do with one proposed company: `company` is its index in
+    `proposal_json.companies`."""
+
+    company: Annotated[int, Field(ge=0)]
+    action: Literal["include", "exclude", "same_as"]
+    company_id: Annotated[int | None, Field(validate_default=True)] = None
+
+    @field_validator("company_id")
+    @classmethod
+    def _company_id_for_same_as(cls, value: int | None, info: ValidationInfo) -> int | None:
+        action = info.data.get("action")
+        if action == "same_as" and value is None:
+            raise PydanticCustomError("missing", MSG_SAME_AS_NEEDS_COMPANY)
+        if action != "same_as" and value is not None:
+            raise PydanticCustomError("extra_forbidden", MSG_COMPANY_ID_ONLY_FOR_SAME_AS)
+        return value
+
+
 class ReviewDecision(_Input):
+    """Approve: bound to the bundle the reviewer saw (`bundle_sha256`; recommended), with
+    per-company decisions. Without `bundle_sha256` it approves the current pending bundle."""
+
+    bundle_sha256: Sha256 | None = None
     note: Annotated[str, Field(max_length=10_000)] = ""
+    decisions: Annotated[list[CompanyDecisionInput], Field(max_length=5_000)] = Field(
+        default_factory=list
+    )
 
 
 class RejectDecision(_Input):
+    bundle_sha256: Sha256 | None = None
     note: Annotated[str, Field(max_length=10_000)]
 
     @field_validator("note")

@@ -152,6 +152,57 @@ class Bundle(TenantScopedModel):
         return f"Bundle {self.sha256[:12]} ({self.get_status_display()})"
 
 
+class DecisionAction(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+    SAME_AS = "same_as", "Same as an existing company"
+
+
+class CompanyDecision(TenantScopedModel):
+    """A reviewer's decision about one proposed company of a bundle, stored with the
+    approval: exclude it, take it as an existing company (`same_as`), or include it
+    (recorded when the reviewer confirmed a probable duplicate as a new company).
+    Companies without a decision are included as matching decides."""
+
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="decisions")
+    # The index in the bundle's `proposal_json.companies`.
+    company_index = models.PositiveIntegerField()
+    proposed_name = models.CharField(max_length=500)
+    action = models.CharField(max_length=10, choices=DecisionAction.choices)
+    company = models.ForeignKey(
+        "ats.Company", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by_actor = models.CharField(max_length=200)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["bundle", "company_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bundle", "company_index"], name="decision_unique_company_per_bundle"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=DecisionAction.values), name="decision_action_valid"
+            ),
+            # A company is named exactly when the decision is "same as".
+            models.CheckConstraint(
+                condition=Q(action="same_as", company__isnull=False)
+                | (~Q(action="same_as") & Q(company__isnull=True)),
+                name="decision_same_as_names_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposed_name}: {self.get_action_display()}"
+
+
 class StepType(models.TextChoices):
     SEARCH = "search"
     FETCH = "fetch"

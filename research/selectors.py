@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     F,
@@ -24,7 +21,6 @@ from ats.errors import FieldError, InvalidInput
 from ats.normalize import normalize_company_name
 from research.models import (
     Bundle,
-    Prospect,
     ProspectEvidence,
     ProspectMetric,
     ProspectStatus,
@@ -32,156 +28,6 @@ from research.models import (
     RunEvent,
     RunStatus,
 )
-
-from .services.matching import (
-    Match,
-    Proposed,
-    add_similarity_hints,
-    match_companies,
-    summarize,
-)
-
-PANEL_PAGE_SIZE = 50
-PASSAGE_CONTEXT = 160  # characters shown around a snippet in its source
-
-
-@dataclass
-class EvidenceView:
-    text: str
-    source_sha256: str
-    source_title: str
-    verified: bool
-    passage: tuple[str, str, str] | None  # before, the snippet as found, after
-
-
-@dataclass
-class CompanyView:
-    index: int
-    name: str
-    domain: str
-    website_url: str
-    ai_rank: int | None
-    ai_score: float | None
-    hq: str
-    sector: str
-    match: Match
-    metrics: list[dict[str, Any]]
-    evidence: list[EvidenceView]
-
-
-@dataclass
-class ReviewPanel:
-    bundle: Bundle
-    totals: dict[str, int]
-    page: Page
-    companies: list[CompanyView] = field(default_factory=list)
-
-
-def _passage(snippet: str, text: str) -> tuple[str, str, str] | None:
-    """Where the snippet stands in the source: whitespace- and case-insensitive."""
-    words = snippet.split()
-    if not words or not text:
-        return None
-    pattern = r"\s+".join(re.escape(word) for word in words)
-    found = re.search(pattern, text, flags=re.IGNORECASE)
-    if found is None:
-        return None
-    start, end = found.span()
-    before = text[max(0, start - PASSAGE_CONTEXT) : start]
-    after = text[end : end + PASSAGE_CONTEXT]
-    return (
-        ("…" if start > PASSAGE_CONTEXT else "") + before,
-        found.group(0),
-        after + ("…" if end + PASSAGE_CONTEXT < len(text) else ""),
-    )
-
-
-def _proposed(company: dict[str, Any]) -> Proposed:
-    aliases = [a if isinstance(a, str) else a.get("name", "") for a in company.get("aliases") or []]
-    return Proposed(
-        name=company["name"],
-        domain=company.get("domain") or company.get("website_url") or "",
-        aliases=aliases,
-    )
-
-
-def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
-    """What approving `bundle` will do, and one page of its companies with their matches,
-    metrics and evidence. A constant number of queries for any bundle size."""
-    payload = bundle.payload
-    companies = payload["proposal_json"]["companies"]
-    sources = {s["sha256"].lower(): s for s in payload["sources"]}
-    proposals = [_proposed(c) for c in companies]
-    matches = match_companies(tenant=bundle.run.tenant, proposals=proposals)
-
-    existing_prospects = set(
-        Prospect.objects.filter(run_id=bundle.run_id).values_list("company_id", flat=True)
-    )
-    totals = summarize(matches)
-    matched_ids = {m.company.id for m in matches if m.company is not None}
-    totals.update(
-        companies=len(companies),
-        prospects_to_create=len(matched_ids - existing_prospects) + totals["new_companies"],
-        prospects_to_update=len(matched_ids & existing_prospects),
-        evidence=bundle.counts.get("evidence", 0),
-        unverified_evidence=bundle.counts.get("unverified_evidence", 0),
-        metrics=bundle.counts.get("metrics", 0),
-        sources=len(sources),
-    )
-
-    page = Paginator(range(len(companies)), PANEL_PAGE_SIZE).get_page(page_number)
-    shown = list(page.object_list)
-    # Hints (fuzzy, costlier) only for the companies on this page.
-    hinted = add_similarity_hints(
-        tenant=bundle.run.tenant,
-        proposals=[proposals[i] for i in shown],
-        matches=[matches[i] for i in shown],
-    )
-    unverified = {
-        w["loc"] for w in bundle.validation_warnings if w.get("type") == "unverified_evidence"
-    }
-    views = []
-    for i, match in zip(shown, hinted, strict=True):
-        company = companies[i]
-        evidence = []
-        for j, snippet in enumerate(company["evidence_snippets"]):
-            text = snippet if isinstance(snippet, str) else snippet["text"]
-            cited = None if isinstance(snippet, str) else snippet.get("source_sha256")
-            candidates = [cited] if cited else company["source_sha256s"]
-            verified = f"proposal_json.companies.{i}.evidence_snippets.{j}" not in unverified
-            sha, passage = (cited or company["source_sha256s"][0]).lower(), None
-            for candidate in candidates:
-                source = sources.get(candidate.lower())
-                passage = _passage(text, source["content_text"]) if source else None
-                if passage is not None:
-                    sha = candidate.lower()
-                    break
-            source = sources.get(sha, {})
-            evidence.append(
-                EvidenceView(
-                    text,
-                    sha,
-                    source.get("title") or source.get("url") or sha[:12],
-                    verified,
-                    passage,
-                )
-            )
-        views.append(
-            CompanyView(
-                index=i,
-                name=company["name"],
-                domain=match.domain,
-                website_url=company.get("website_url") or "",
-                ai_rank=company.get("ai_rank"),
-                ai_score=company.get("ai_score"),
-                hq=", ".join(filter(None, [company.get("hq_city"), company.get("hq_country")])),
-                sector=company.get("sector") or "",
-                match=match,
-                metrics=company.get("metrics") or [],
-                evidence=evidence,
-            )
-        )
-    return ReviewPanel(bundle=bundle, totals=totals, page=page, companies=views)
 
 
 def run_job_ids(run_id: Any) -> list[int]:

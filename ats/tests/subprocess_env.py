@@ -15,7 +15,15 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DATABASE_URL"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests for their own process only.
+        if key
+        not in {
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
         and not key.startswith("SECURE_")
     }
     env.update(

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from ats.actors import Actor
 from ats.admin import CompanyAdmin, TenantScopedAdmin, TenantScopedInline
 from ats.models import Company, MemberRole
+from research.formatting import metric_value
 from research.models import (
     Prospect,
     ProspectEvidence,
@@ -30,27 +31,32 @@ class ProspectEvidenceInline(TenantScopedInline, admin.TabularInline):
 
 class ProspectMetricInline(TenantScopedInline, admin.TabularInline):
     model = ProspectMetric
-    fields = ["key", "value_display", "unit", "currency", "as_of_date", "confidence", "source"]
+    fields = ["key", "value_display", "as_of_date", "confidence", "source"]
     readonly_fields = fields
     extra = 0
 
     @admin.display(description="value")
     def value_display(self, metric: ProspectMetric) -> str:
-        return str(metric.value)
+        return metric_value(
+            key=metric.key,
+            value_type=metric.value_type,
+            value=metric.value,
+            unit=metric.unit,
+            currency=metric.currency,
+        )
 
 
 @admin.register(Prospect)
 class ProspectAdmin(TenantScopedAdmin):
+    # Few, narrow columns: the list fits 1366 px beside the navigation and the filters.
     list_display = [
         "name",
-        "company_link",
-        "run",
+        "run_short",
         "ai_rank",
-        "ai_score",
+        "score",
         "review_status",
         "manual_priority",
         "is_pinned",
-        "status",
     ]
     list_filter = ["review_status", "status", "is_pinned", "run", "tenant"]
     list_editable = ["review_status", "manual_priority", "is_pinned"]
@@ -59,7 +65,7 @@ class ProspectAdmin(TenantScopedAdmin):
     ordering = ["run", "ai_rank", "id"]
     fields = [
         "name",
-        "company",
+        "company_link",
         "run",
         "ai_rank",
         "ai_score",
@@ -75,6 +81,15 @@ class ProspectAdmin(TenantScopedAdmin):
     add_role = delete_role = None
     change_role = MemberRole.REVIEWER
     show_full_result_count = False
+
+    @admin.display(description="run", ordering="run__objective")
+    def run_short(self, prospect: Prospect) -> str:
+        objective = prospect.run.objective
+        return objective if len(objective) <= 40 else f"{objective[:39]}…"
+
+    @admin.display(description="AI score", ordering="ai_score")
+    def score(self, prospect: Prospect) -> str:
+        return "—" if prospect.ai_score is None else f"{prospect.ai_score:.2f}"
 
     @admin.display(description="company", ordering="company__name")
     def company_link(self, prospect: Prospect) -> str:

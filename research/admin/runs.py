@@ -1,32 +1,28 @@
-"""Research runs: the run list and page, with the bundle review panel, approve and reject."""
+"""Research runs: the run list and the run page (editable fields, timeline, current job).
+Reviewing a bundle happens on the run's review page (`review.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.views.decorators.http import require_POST
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from ats.actors import Actor
-from ats.admin import TenantScopedAdmin, TenantScopedInline, has_tenant_role
-from ats.errors import ServiceError
+from ats.admin import TenantScopedAdmin, TenantScopedInline
 from ats.models import MemberRole
 from jobs.models import Job
-from research.inputs import RejectDecision
-from research.models import (
-    Bundle,
-    BundleStatus,
-    ResearchRun,
-    RunEvent,
-    RunStep,
-)
-from research.selectors import review_panel
-from research.services import bundles as bundle_services
+from research.formatting import actor_display, event_phrase, when
+from research.inputs import RunUpdate
+from research.models import Bundle, ResearchRun, RunEvent, RunStatus, RunStep
+from research.services.runs import run_update
+
+from .review import RunReviewAdminMixin, review_link
+
+TIMELINE_LENGTH = 200
 
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
@@ -38,49 +34,45 @@ class RunStepInline(TenantScopedInline, admin.TabularInline):
     classes = ["collapse"]
 
 
-class RejectForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Required: tell the researcher what to fix.",
-    )
-
-
 @admin.register(ResearchRun)
-class ResearchRunAdmin(TenantScopedAdmin):
+class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
     list_display = [
         "short_objective",
-        "status",
+        "status_display",
         "role",
         "companies",
         "prospects",
-        "created_at",
+        "age",
+        "review",
         "tenant",
     ]
-    list_filter = ["status", "tenant", "role"]
+    list_display_links = ["short_objective"]
+    list_filter = ["status", "role", "tenant"]
     search_fields = ["objective", "id", "idempotency_key"]
     list_select_related = ["role", "tenant"]
-    date_hierarchy = "created_at"
     readonly_fields = [
         "id",
         "tenant",
         "status",
         "last_error",
-        "created_by_actor",
+        "created_by_display",
         "created_at",
         "updated_at",
         "counts",
     ]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "status", "objective", "role", "last_error"]}),
+        (None, {"fields": ["objective", "role", "status", "last_error"]}),
         (
             "Details",
             {
                 "classes": ["collapse"],
                 "fields": [
+                    "id",
+                    "tenant",
                     "constraints",
                     "rank_spec",
                     "counts",
-                    "created_by_actor",
+                    "created_by_display",
                     "created_at",
                     "updated_at",
                 ],
@@ -93,22 +85,51 @@ class ResearchRunAdmin(TenantScopedAdmin):
     change_role = MemberRole.ANALYST
     delete_role = MemberRole.ADMIN
 
+    def get_actions(
+        self,
+        request: HttpRequest,
+        action_location: admin.ActionLocation = admin.ActionLocation.CHANGE_LIST,
+    ) -> dict:
+        # A run carries its bundles, prospects and history: delete one at a time, never in bulk.
+        actions = super().get_actions(request, action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="objective", ordering="objective")
     def short_objective(self, run: ResearchRun) -> str:
         return run.objective[:90] + ("…" if len(run.objective) > 90 else "")
 
+    @admin.display(description="status", ordering="status")
+    def status_display(self, run: ResearchRun) -> str:
+        return format_html(
+            '<span class="run-status run-status-{}">{}</span>', run.status, run.get_status_display()
+        )
+
     @admin.display(description="companies")
-    def companies(self, run: ResearchRun) -> int | None:
-        return (run.counts.get("bundle") or {}).get("companies")
+    def companies(self, run: ResearchRun) -> str:
+        return _count((run.counts.get("bundle") or {}).get("companies"))
 
     @admin.display(description="prospects")
-    def prospects(self, run: ResearchRun) -> int | None:
-        return run.counts.get("prospects")
+    def prospects(self, run: ResearchRun) -> str:
+        return _count(run.counts.get("prospects"))
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, run: ResearchRun) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            when(run.created_at),
+            f"{timesince(run.created_at, timezone.now(), depth=1)} ago",
+        )
+
+    @admin.display(description="")
+    def review(self, run: ResearchRun) -> str:
+        return review_link(run) if run.status == RunStatus.NEEDS_REVIEW else ""
+
+    @admin.display(description="created by")
+    def created_by_display(self, run: ResearchRun) -> str:
+        return actor_display(run.created_by_actor)
 
     def save_model(self, request: HttpRequest, obj: ResearchRun, form: Any, change: bool) -> None:
-        from research.inputs import RunUpdate
-        from research.services.runs import run_update
-
         changed = {f: form.cleaned_data[f] for f in form.changed_data if f in ("objective", "role")}
         if "role" in changed:
             changed["role_id"] = changed.pop("role").pk if changed["role"] else None
@@ -116,29 +137,6 @@ class ResearchRunAdmin(TenantScopedAdmin):
             run=ResearchRun.objects.get(pk=obj.pk),
             data=RunUpdate(**changed),
             actor=Actor.for_user(request.user),
-        )
-
-    def get_urls(self) -> list:
-        urls = [
-            path(
-                "<uuid:run_id>/approve/",
-                self.admin_site.admin_view(self.approve_view),
-                name="research_researchrun_approve",
-            ),
-            path(
-                "<uuid:run_id>/reject/",
-                self.admin_site.admin_view(self.reject_view),
-                name="research_researchrun_reject",
-            ),
-        ]
-        return urls + super().get_urls()
-
-    def _current_bundle(self, run: ResearchRun) -> Bundle | None:
-        return (
-            Bundle.objects.filter(run=run)
-            .exclude(status=BundleStatus.SUPERSEDED)
-            .order_by("-created_at")
-            .first()
         )
 
     def change_view(
@@ -151,69 +149,29 @@ class ResearchRunAdmin(TenantScopedAdmin):
         run = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if run is not None:
-            bundle = self._current_bundle(run)
-            if bundle is not None:
-                bundle.run = run
+            pending = Bundle.objects.filter(run=run).pending().first()
+            latest = Bundle.objects.filter(run=run).order_by("-created_at").first()
             job = None
-            if bundle is not None and bundle.ingest_job_id:
-                job = Job.objects.filter(pk=bundle.ingest_job_id).first()
+            if latest is not None and latest.ingest_job_id:
+                job = Job.objects.filter(pk=latest.ingest_job_id).first()
+            events = RunEvent.objects.filter(run=run).order_by("-created_at", "-id")
             context.update(
-                panel=review_panel(bundle=bundle, page_number=request.GET.get("panel_page", 1))
-                if bundle is not None
-                else None,
-                bundle=bundle,
-                can_review=bundle is not None
-                and bundle.status == BundleStatus.PENDING_REVIEW
-                and has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id),
-                reject_form=RejectForm(),
-                events=list(RunEvent.objects.filter(run=run).order_by("-created_at", "-id")[:200]),
+                pending_bundle=pending,
+                review_url=self.review_url(run),
+                has_bundle=latest is not None,
                 job=job,
+                timeline=[
+                    {
+                        "event": event,
+                        "actor": actor_display(event.actor),
+                        "phrase": event_phrase(event.event_type),
+                        "at": when(event.created_at),
+                    }
+                    for event in events[:TIMELINE_LENGTH]
+                ],
             )
         return super().change_view(request, object_id, form_url, extra_context=context)
 
-    def _reviewable_run(self, request: HttpRequest, run_id: Any) -> ResearchRun:
-        run = get_object_or_404(self.get_queryset(request), pk=run_id)
-        if not has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id):
-            raise PermissionDenied("Approving and rejecting needs the reviewer role.")
-        return run
 
-    def _back(self, run: ResearchRun) -> HttpResponseRedirect:
-        return HttpResponseRedirect(reverse("admin:research_researchrun_change", args=[run.pk]))
-
-    def approve_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
-        return require_POST(self._approve)(request, run_id)
-
-    def _approve(self, request: HttpRequest, run_id: Any) -> HttpResponse:
-        run = self._reviewable_run(request, run_id)
-        try:
-            bundle = bundle_services.bundle_approve(
-                bundle=bundle_services.pending_bundle(run), actor=Actor.for_user(request.user)
-            )
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-            return self._back(run)
-        self.log_change(request, run, f"Approved bundle {bundle.sha256[:12]}")
-        messages.success(request, f"Bundle approved; ingestion job {bundle.ingest_job_id} queued.")
-        return self._back(run)
-
-    def reject_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
-        return require_POST(self._reject)(request, run_id)
-
-    def _reject(self, request: HttpRequest, run_id: Any) -> HttpResponse:
-        run = self._reviewable_run(request, run_id)
-        form = RejectForm(request.POST)
-        if not form.is_valid() or not form.cleaned_data["note"].strip():
-            messages.error(request, "Rejecting needs a note: tell the researcher what to fix.")
-            return self._back(run)
-        try:
-            bundle = bundle_services.bundle_reject(
-                bundle=bundle_services.pending_bundle(run),
-                actor=Actor.for_user(request.user),
-                decision=RejectDecision(note=form.cleaned_data["note"]),
-            )
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-            return self._back(run)
-        self.log_change(request, run, f"Rejected bundle {bundle.sha256[:12]}")
-        messages.success(request, "Bundle rejected.")
-        return self._back(run)
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"

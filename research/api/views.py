@@ -36,6 +36,18 @@ from .serializers import (
 )
 
 MSG_NO_BUNDLE = "This run has no bundle yet."
+APPROVE_DESCRIPTION = """Approve the bundle awaiting review and queue its ingestion.
+
+Recommended: send the `bundle_sha256` of the bundle you reviewed (from `GET
+/runs/{id}/bundle/`). If a newer upload superseded it, or someone already approved or
+rejected it, the answer is 409 and nothing changes. Without `bundle_sha256` the run's
+current pending bundle is approved, whatever it is.
+
+`decisions` (optional), per proposed company by its index in `proposal_json.companies`:
+`include` (the default), `exclude` (not ingested, nor its evidence and metrics), or `same_as`
+with `company_id`, an existing company of your tenant, which overrides automatic matching.
+An unknown index or company answers 400 naming `decisions.N.company` or
+`decisions.N.company_id`."""
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -140,23 +152,35 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         validation = bundle_services.bundle_validate(run=self.get_object(), payload=request.data)
         return Response(validation.as_dict())
 
-    @extend_schema(request=ReviewDecision, responses=RunWithJobSerializer)
+    @extend_schema(
+        request=ReviewDecision,
+        responses={200: RunWithJobSerializer},
+        description=APPROVE_DESCRIPTION,
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         run = self.get_object()
         decision = ReviewDecision.model_validate(request.data)
-        bundle = bundle_services.pending_bundle(run)
+        bundle = bundle_services.bundle_for_review(run=run, bundle_sha256=decision.bundle_sha256)
         bundle_services.bundle_approve(
-            bundle=bundle, actor=self.tenant_context.actor, note=decision.note
+            bundle=bundle,
+            actor=self.tenant_context.actor,
+            note=decision.note,
+            decisions=decision.decisions,
         )
         return Response(RunWithJobSerializer(run, context={"job_id": bundle.ingest_job_id}).data)
 
-    @extend_schema(request=RejectDecision, responses=RunSerializer)
+    @extend_schema(
+        request=RejectDecision,
+        responses={200: RunSerializer},
+        description="Reject the bundle the reviewer saw (`bundle_sha256`), with a required "
+        "note for the researcher. 409 when that bundle no longer awaits review.",
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         run = self.get_object()
         decision = RejectDecision.model_validate(request.data)
-        bundle = bundle_services.pending_bundle(run)
+        bundle = bundle_services.bundle_for_review(run=run, bundle_sha256=decision.bundle_sha256)
         bundle_services.bundle_reject(
             bundle=bundle, actor=self.tenant_context.actor, decision=decision
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,17 +12,30 @@ from django.utils import timezone
 import jobs
 from ats.actors import Actor
 from ats.errors import Conflict, FieldError, InvalidInput
-from research.inputs import RejectDecision
+from research.formatting import actor_display, plural, when
+from research.inputs import CompanyDecisionInput, RejectDecision
 from research.models import Bundle, BundleStatus, ResearchRun, RunStatus, RunStep
+from research.review import probable_duplicates
 from research.schemas import BundleValidation, validate_bundle
 
+from .decisions import DecisionCounts, decisions_record, decisions_validate
 from .events import event_record
-from .status import bundle_transition, run_transition
+from .status import InvalidTransition, bundle_transition, run_transition
 
 INGEST_JOB_TYPE = "research.ingest_bundle"
 MSG_INVALID_BUNDLE = "The bundle is invalid: {count} error(s); see errors."
 MSG_NO_PENDING_BUNDLE = "No bundle of this run awaits review."
 MSG_NO_FAILED_BUNDLE = "This run has no bundle whose ingestion failed."
+MSG_UNKNOWN_SHA = "No bundle with SHA-256 {sha}… was uploaded to this run."
+MSG_SUPERSEDED = (
+    "Bundle {sha} ({uploaded}) was superseded by a newer upload{newer}; nothing was "
+    "approved or rejected. Review the newer bundle."
+)
+MSG_ALREADY_DECIDED = "Bundle {sha} was already {verb} by {who} on {at}; nothing was changed."
+MSG_DUPLICATES_UNDECIDED = (
+    "{count} without a decision ({names}): the page you approved from did not show them. "
+    "Reload the review page and decide them; nothing was approved."
+)
 # The upload answer and the event keep this many warnings; the bundle keeps all.
 WARNINGS_SHOWN = 200
 
@@ -109,8 +123,9 @@ def bundle_upload(*, run: ResearchRun, payload: object, actor: Actor) -> UploadR
             event_type="bundle_uploaded",
             actor=actor,
             message=(
-                f"Bundle {bundle.sha256[:12]} uploaded: {counts['companies']} companies, "
-                f"{counts['sources']} sources, {len(warnings)} warning(s)."
+                f"Bundle {bundle.sha256[:12]} uploaded: "
+                f"{plural(counts['companies'], 'company', 'companies')}, "
+                f"{plural(counts['sources'], 'source')}, {plural(len(warnings), 'warning')}."
             ),
             data={
                 "bundle_id": str(bundle.pk),
@@ -131,6 +146,59 @@ def pending_bundle(run: ResearchRun) -> Bundle:
     return bundle
 
 
+class BundleNotPending(InvalidTransition):
+    """The reviewer decided on a bundle that no longer awaits review: a newer upload
+    superseded it, or someone already approved or rejected it."""
+
+    code = "bundle_not_pending"
+    title = "This bundle no longer awaits review"
+
+
+def _not_pending(bundle: Bundle) -> BundleNotPending:
+    uploaded = f"uploaded {when(bundle.created_at)} by {actor_display(bundle.uploaded_by_actor)}"
+    if bundle.status == BundleStatus.SUPERSEDED:
+        newer = (
+            Bundle.objects.filter(run_id=bundle.run_id, created_at__gt=bundle.created_at)
+            .order_by("created_at")
+            .first()
+        )
+        by = (
+            f" ({when(newer.created_at)} by {actor_display(newer.uploaded_by_actor)})"
+            if newer
+            else ""
+        )
+        return BundleNotPending(
+            MSG_SUPERSEDED.format(sha=bundle.sha256[:12], uploaded=uploaded, newer=by)
+        )
+    verb = "rejected" if bundle.status == BundleStatus.REJECTED else "approved"
+    return BundleNotPending(
+        MSG_ALREADY_DECIDED.format(
+            sha=bundle.sha256[:12],
+            verb=verb,
+            who=actor_display(bundle.reviewed_by_actor),
+            at=when(bundle.reviewed_at),
+        )
+    )
+
+
+def bundle_for_review(*, run: ResearchRun, bundle_sha256: str | None) -> Bundle:
+    """The bundle a reviewer's decision is about (with `run` attached).
+
+    With `bundle_sha256` (the one the reviewer saw): that bundle of the run, which must
+    still await review, else BundleNotPending (409) saying what happened to it. Without it:
+    the run's current pending bundle.
+    """
+    if bundle_sha256 is None:
+        return pending_bundle(run)
+    bundle = Bundle.objects.filter(run=run, sha256=bundle_sha256.lower()).first()
+    if bundle is None:
+        raise Conflict(MSG_UNKNOWN_SHA.format(sha=bundle_sha256[:12]))
+    if bundle.status != BundleStatus.PENDING_REVIEW:
+        raise _not_pending(bundle)
+    bundle.run = run
+    return bundle
+
+
 def _review(actor: Actor, note: str) -> dict[str, Any]:
     """The bundle's review fields, as one approval or rejection sets them."""
     return {
@@ -141,13 +209,44 @@ def _review(actor: Actor, note: str) -> dict[str, Any]:
     }
 
 
-def bundle_approve(*, bundle: Bundle, actor: Actor, note: str = "") -> Bundle:
-    """Approve the bundle and enqueue its ingestion, in one transaction.
+def _decide(bundle: Bundle, action: str, actor: Actor, note: str) -> None:
+    """The bundle's conditional status change; a reviewer who lost a race learns who won."""
+    try:
+        bundle_transition(bundle=bundle, action=action, **_review(actor, note))
+    except InvalidTransition:
+        raise _not_pending(Bundle.objects.get(pk=bundle.pk)) from None
 
-    Of two reviewers approving at once, one wins; the other gets InvalidTransition (409).
+
+def bundle_approve(
+    *,
+    bundle: Bundle,
+    actor: Actor,
+    note: str = "",
+    decisions: Sequence[CompanyDecisionInput] = (),
+    require_duplicate_decisions: bool = False,
+) -> Bundle:
+    """Approve the bundle with the reviewer's per-company decisions and enqueue its
+    ingestion, in one transaction.
+
+    `require_duplicate_decisions` (the review page): every probable duplicate must carry
+    an explicit decision, proof that the reviewer saw it highlighted; else Conflict (409).
+    Of two reviewers approving at once, one wins; the other gets BundleNotPending (409).
     """
+    decisions_validate(bundle=bundle, decisions=decisions)
+    if require_duplicate_decisions:
+        decided = {d.company for d in decisions}
+        unseen = [
+            name for index, name in probable_duplicates(bundle=bundle) if index not in decided
+        ]
+        if unseen:
+            raise Conflict(
+                MSG_DUPLICATES_UNDECIDED.format(
+                    count=plural(len(unseen), "probable duplicate"), names=", ".join(unseen[:5])
+                )
+            )
     with transaction.atomic():
-        bundle_transition(bundle=bundle, action="approve", **_review(actor, note))
+        _decide(bundle, "approve", actor, note)
+        counts = decisions_record(bundle=bundle, decisions=decisions, actor=actor)
         run = bundle.run
         run_transition(run=run, action="approve", last_error="")
         job = _enqueue_ingest(bundle)
@@ -155,12 +254,27 @@ def bundle_approve(*, bundle: Bundle, actor: Actor, note: str = "") -> Bundle:
             run=run,
             event_type="bundle_approved",
             actor=actor,
-            message=f"Bundle {bundle.sha256[:12]} approved; ingestion queued."
-            + (f" Note: {note}" if note else ""),
-            data={"bundle_id": str(bundle.pk), "note": note},
+            message=_approval_summary(bundle, counts, note),
+            data={"bundle_id": str(bundle.pk), "note": note, "decisions": counts.as_dict()},
             job_id=job.pk,
         )
     return bundle
+
+
+def _approval_summary(bundle: Bundle, counts: DecisionCounts, note: str) -> str:
+    parts = []
+    if counts.excluded:
+        parts.append(f"{plural(counts.excluded, 'company', 'companies')} excluded")
+    if counts.same_as:
+        parts.append(
+            f"{plural(counts.same_as, 'company', 'companies')} taken as an existing company"
+        )
+    if counts.included:
+        parts.append(f"{plural(counts.included, 'probable duplicate')} confirmed as new")
+    text = f"Bundle {bundle.sha256[:12]} approved"
+    text += f" ({'; '.join(parts)})" if parts else ""
+    text += "; ingestion queued."
+    return text + (f" Note: {note}" if note else "")
 
 
 def _enqueue_ingest(bundle: Bundle) -> jobs.Job:
@@ -177,7 +291,7 @@ def _enqueue_ingest(bundle: Bundle) -> jobs.Job:
 
 def bundle_reject(*, bundle: Bundle, actor: Actor, decision: RejectDecision) -> Bundle:
     with transaction.atomic():
-        bundle_transition(bundle=bundle, action="reject", **_review(actor, decision.note))
+        _decide(bundle, "reject", actor, decision.note)
         run_transition(run=bundle.run, action="reject")
         event_record(
             run=bundle.run,

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.utils import timezone
@@ -25,9 +25,11 @@ from ats.bulk import bulk_insert
 from ats.errors import ServiceError
 from ats.models import AliasType, Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name
+from research.formatting import plural
 from research.models import (
     Bundle,
     BundleStatus,
+    DecisionAction,
     EvidenceType,
     Prospect,
     ProspectEvidence,
@@ -43,11 +45,20 @@ from research.models import (
 from research.schemas import Company as ProposedCompany
 from research.schemas import RunBundleV1, validate_bundle
 
+from .decisions import decisions_of
 from .events import event_record
-from .matching import Match, MatchKind, Proposed, create_new_companies, match_companies
+from .matching import (
+    CompanyRef,
+    Match,
+    MatchKind,
+    Proposed,
+    create_new_companies,
+    match_companies,
+)
 from .status import bundle_transition, run_transition
 
 MSG_BUNDLE_INVALID_AT_INGEST = "The bundle no longer validates: {errors}"
+MSG_CHOSEN_COMPANY_GONE = "The reviewer chose companies that no longer exist: {ids}."
 MSG_NOT_INGESTABLE = (
     "Bundle {bundle} cannot be ingested: it is {bundle_status} and its run is {run_status}."
 )
@@ -64,6 +75,8 @@ class IngestError(ServiceError):
 class IngestCounts:
     companies_new: int = 0
     companies_matched: int = 0
+    companies_excluded: int = 0
+    companies_same_as: int = 0
     prospects_created: int = 0
     prospects_updated: int = 0
     prospects_withdrawn: int = 0
@@ -105,17 +118,8 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
 
     sources = _ingest_sources(tenant=tenant, run=run, data=data, counts=counts)
     checkpoint()
-    companies = data.proposal_json.companies
-    matches = match_companies(
-        tenant=tenant,
-        proposals=[
-            Proposed(
-                name=c.name,
-                domain=c.domain or (str(c.website_url) if c.website_url else ""),
-                aliases=[a.name for a in c.aliases],
-            )
-            for c in companies
-        ],
+    kept, companies, matches = _decided_matches(
+        tenant=tenant, bundle=bundle, companies=data.proposal_json.companies, counts=counts
     )
     company_ids = _resolve_companies(
         tenant=tenant, companies=companies, matches=matches, counts=counts
@@ -125,6 +129,11 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
     prospects = _upsert_prospects(
         run=run, bundle=bundle, companies=companies, company_ids=company_ids, counts=counts
     )
+    for merged in counts.merged_proposals:  # positions among the kept → bundle indexes
+        merged["proposal"], merged["merged_into"] = (
+            kept[merged["proposal"]],
+            kept[merged["merged_into"]],
+        )
     checkpoint()
     # Each proposal with the prospect it became (merged proposals share one).
     proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
@@ -150,15 +159,69 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
     return counts
 
 
+def _decided_matches(
+    *, tenant: Tenant, bundle: Bundle, companies: list[ProposedCompany], counts: IngestCounts
+) -> tuple[list[int], list[ProposedCompany], list[Match]]:
+    """The proposals to ingest and their matches, after the reviewer's decisions: excluded
+    ones are dropped (with their evidence and metrics), `same_as` overrides matching.
+    `kept` maps each remaining proposal to its index in the bundle."""
+    decisions = decisions_of(bundle)
+    kept = [
+        i
+        for i in range(len(companies))
+        if i not in decisions or decisions[i].action != DecisionAction.EXCLUDE
+    ]
+    counts.companies_excluded = len(companies) - len(kept)
+    kept_companies = [companies[i] for i in kept]
+    matches = match_companies(
+        tenant=tenant,
+        proposals=[
+            Proposed(
+                name=c.name,
+                domain=c.domain or (str(c.website_url) if c.website_url else ""),
+                aliases=[a.name for a in c.aliases],
+            )
+            for c in kept_companies
+        ],
+    )
+    chosen = {
+        position: decisions[i].company_id
+        for position, i in enumerate(kept)
+        if i in decisions and decisions[i].action == DecisionAction.SAME_AS
+    }
+    if chosen:
+        refs = {
+            row["id"]: CompanyRef(row["id"], row["name"], row["domain"])
+            for row in Company.objects.for_tenant(tenant)
+            .filter(pk__any=list(set(chosen.values())))
+            .values("id", "name", "domain")
+        }
+        if missing := set(chosen.values()) - set(refs):
+            raise IngestError(MSG_CHOSEN_COMPANY_GONE.format(ids=sorted(missing)))
+        for position, company_id in chosen.items():
+            matches[position] = replace(
+                matches[position], kind=MatchKind.CHOSEN, company=refs[company_id], new_group=None
+            )
+    counts.companies_same_as = len(chosen)
+    return kept, kept_companies, matches
+
+
 def _summary(c: IngestCounts) -> str:
+    companies = "company", "companies"
     text = (
-        f"Ingested: {c.companies_new} new and {c.companies_matched} matched companies, "
-        f"{c.prospects_created} prospects created and {c.prospects_updated} updated, "
-        f"{c.evidence_added} evidence ({c.unverified_evidence} unverified) and "
-        f"{c.metrics_added} metrics added."
+        f"Ingested: {plural(c.companies_new, 'new company', 'new companies')} and "
+        f"{plural(c.companies_matched, 'matched company', 'matched companies')}, "
+        f"{plural(c.prospects_created, 'prospect')} created and {c.prospects_updated:,} updated, "
+        f"{plural(c.evidence_added, 'evidence passage')} ({c.unverified_evidence:,} unverified) "
+        f"and {plural(c.metrics_added, 'metric')} added."
     )
     if c.merged_proposals:
-        text += f" {len(c.merged_proposals)} proposal(s) merged into another of the bundle."
+        text += f" {plural(len(c.merged_proposals), 'proposal')} merged into another of the bundle."
+    if c.companies_excluded or c.companies_same_as:
+        text += (
+            f" Reviewer's decisions: {plural(c.companies_excluded, *companies)} excluded, "
+            f"{plural(c.companies_same_as, *companies)} taken as an existing company."
+        )
     return text
 
 

@@ -28,6 +28,7 @@ class MatchKind(StrEnum):
     NEW = "new"
     DOMAIN = "domain"  # same registrable domain
     NAME = "name"  # same normalized name or alias
+    CHOSEN = "chosen"  # the reviewer's "same as" decision, which overrides matching
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def _group_new_companies(proposals: Sequence[Proposed], matches: list[Match]) ->
 def add_similarity_hints(
     *, tenant: Tenant, proposals: Sequence[Proposed], matches: Sequence[Match]
 ) -> list[Match]:
-    """For new companies, the most similar existing names (rapidfuzz token-sort ratio)."""
+    """For new companies, the most similar existing names (token-sort ratio)."""
     from rapidfuzz import fuzz, process
 
     todo = [i for i, m in enumerate(matches) if m.kind == MatchKind.NEW]
@@ -192,13 +193,15 @@ def add_similarity_hints(
     )
     if not rows:
         return matches
-    choices = [row[3] for row in rows]
+    # Token-sort ratio, with each name's tokens sorted once rather than on every comparison
+    # (the review page hints every proposal of a bundle of thousands).
+    choices = [_sorted_tokens(row[3]) for row in rows]
     result = list(matches)
     for i in todo:
         found = process.extract(
-            matches[i].name_key or normalize_company_name(proposals[i].name),
+            _sorted_tokens(matches[i].name_key or normalize_company_name(proposals[i].name)),
             choices,
-            scorer=fuzz.token_sort_ratio,
+            scorer=fuzz.ratio,
             score_cutoff=HINT_THRESHOLD,
             limit=3,
         )
@@ -215,6 +218,10 @@ def add_similarity_hints(
         if extra:
             result[i] = replace(matches[i], hints=matches[i].hints + extra)
     return result
+
+
+def _sorted_tokens(name: str) -> str:
+    return " ".join(sorted(name.split()))
 
 
 def create_new_companies(
@@ -248,11 +255,19 @@ def create_new_companies(
 def summarize(matches: Iterable[Match]) -> dict[str, int]:
     """Counts for reviewers: how many proposals match by domain, by name, or are new
     (proposals that share a new company count once)."""
-    counts = {"matched_domain": 0, "matched_name": 0, "new_companies": 0, "ambiguous": 0}
+    counts = {
+        "matched_domain": 0,
+        "matched_name": 0,
+        "matched_chosen": 0,
+        "new_companies": 0,
+        "ambiguous": 0,
+    }
     new_groups: set[int | None] = set()
     for m in matches:
         if m.kind == MatchKind.DOMAIN:
             counts["matched_domain"] += 1
+        elif m.kind == MatchKind.CHOSEN:
+            counts["matched_chosen"] += 1
         elif m.kind == MatchKind.NAME:
             counts["matched_name"] += 1
             counts["ambiguous"] += bool(m.ambiguous_with)

@@ -90,7 +90,7 @@ def test_ingest_creates_everything_with_counts(run_a, small_bundle, tenant_a) ->
     assert existing.aliases.filter(normalized_alias="gen company 0").exists()
     event = RunEvent.objects.get(run=run_a, event_type="ingest_succeeded")
     assert event.data["companies_new"] == 3 and event.data["evidence_added"] == 12
-    assert "3 new and 1 matched companies" in event.message
+    assert "3 new companies and 1 matched company" in event.message
 
 
 def test_ingest_again_changes_nothing(run_a, small_bundle) -> None:
