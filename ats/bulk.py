@@ -18,7 +18,6 @@ from typing import Any
 from django.db import connections, models, router, transaction
 from django.db.models import JSONField
 
-
 _staging_numbers = itertools.count()
 
 
