@@ -111,44 +111,7 @@ def test_list_filter_and_patch(analyst_client, run_a, make_run, tenant_a) -> Non
     assert run_a.status == RunStatus.DRAFT
 
 
-RUN_ENDPOINTS = [
-    ("get", "/api/v1/runs/{id}/"),
-    ("patch", "/api/v1/runs/{id}/"),
-    ("get", "/api/v1/runs/{id}/bundle/"),
-    ("post", "/api/v1/runs/{id}/bundle/"),
-    ("post", "/api/v1/runs/{id}/bundle/validate/"),
-    ("post", "/api/v1/runs/{id}/approve/"),
-    ("post", "/api/v1/runs/{id}/reject/"),
-    ("post", "/api/v1/runs/{id}/cancel/"),
-    ("post", "/api/v1/runs/{id}/retry/"),
-    ("get", "/api/v1/runs/{id}/events/"),
-    ("get", "/api/v1/runs/{id}/steps/"),
-    ("get", "/api/v1/runs/{id}/jobs/"),
-    ("get", "/api/v1/runs/{id}/sources/"),
-    ("get", "/api/v1/runs/{id}/prospects/"),
-    ("get", "/api/v1/runs/{id}/prospects/?format=csv"),
-    ("post", "/api/v1/runs/{id}/lists/"),
-]
-
-
-@pytest.mark.parametrize(("method", "url"), RUN_ENDPOINTS)
-def test_every_run_endpoint_is_tenant_isolated(
-    api_client_for, tenant_a, tenant_b, make_run, small_bundle, method, url
-) -> None:
-    foreign = make_run(tenant_b)
-    client = api_client_for(tenant_a, "admin")
-    body = small_bundle(foreign) if "bundle" in url else {"note": "x", "text": "Acme"}
-    response = (
-        getattr(client, method)(url.format(id=foreign.pk), body, format="json")
-        if method != "get"
-        else client.get(url.format(id=foreign.pk))
-    )
-    assert response.status_code == 404, (url, response.content)
-    foreign.refresh_from_db()
-    assert foreign.status == RunStatus.DRAFT
-    assert not foreign.bundles.exists()
-    assert foreign.events.count() == 1  # run_created only
-    assert str(foreign.pk) not in str(client.get("/api/v1/runs/").json())
+# Tenant isolation of every endpoint: research/tests/test_isolation_matrix.py.
 
 
 @pytest.mark.parametrize(
