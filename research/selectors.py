@@ -31,6 +31,10 @@ from research.models import (
     ReviewStatus,
     RunEvent,
     RunStatus,
+    SourceDecision,
+    SourceKind,
+    SourceStage,
+    SourceState,
 )
 
 from .services.matching import (
@@ -196,6 +200,36 @@ def run_job_ids(run_id: Any) -> list[int]:
         )
     )
     return sorted(ids)
+
+
+RUN_SOURCE_FILTERS = {
+    "stage": ("source__stage", SourceStage.values),
+    "state": ("source__state", SourceState.values),
+    "decision": ("decision", SourceDecision.values),
+    "kind": ("source__kind", SourceKind.values),
+}
+
+
+def filter_run_sources(queryset: QuerySet, params: Any) -> QuerySet:
+    """`?stage=`, `?state=`, `?decision=` (in the run), `?kind=`, each comma-separated;
+    raises InvalidInput naming a bad parameter."""
+    errors = []
+    for name, (field, choices) in RUN_SOURCE_FILTERS.items():
+        if not params.get(name):
+            continue
+        values = params[name].split(",")
+        if bad := [v for v in values if v not in choices]:
+            errors.append(
+                FieldError(
+                    name,
+                    f"Unknown {name} {bad[0]!r}; use {', '.join(choices)}.",
+                    "invalid_choice",
+                )
+            )
+        queryset = queryset.filter(**{f"{field}__in": values})
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return queryset
 
 
 def filter_runs(queryset: QuerySet, params: Any) -> QuerySet:
