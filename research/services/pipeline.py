@@ -236,8 +236,8 @@ def run_pipeline(*, run_id: Any) -> dict[str, Any]:
         else:
             enqueue_run_job(what, run)
         enqueued += 1
-    outcome = run_complete_if_done(run=run)
     steps_refresh(run)
+    outcome = run_complete_if_done(run=run)
     return {"sources": len(sources), "jobs_enqueued": enqueued, "outcome": outcome}
 
 

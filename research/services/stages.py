@@ -446,6 +446,5 @@ def run_sources_process(*, run_id: Any, job_id: int | None = None) -> dict[str, 
         .order_by("source_id")
     )
     counts = run_sources_process_mentions(run=run, links=links, job_id=job_id)
-    outcome = run_complete_if_done(run=run)
     steps_refresh(run)
-    return {**counts, "outcome": outcome}
+    return {**counts, "outcome": run_complete_if_done(run=run)}
