@@ -118,7 +118,14 @@ def run_cancel(*, run: ResearchRun, actor: Actor, reason: str = "") -> ResearchR
     to stop at its next safe point, where its transaction rolls back (ingestion) or it finds
     the run no longer processing (the source pipeline). Nothing here waits for a job."""
     with transaction.atomic():
-        previous = run.status
+        # FOR NO KEY UPDATE: orders this with other writers of the run's status, but not
+        # with an ingestion (which holds the run FOR KEY SHARE).
+        previous = (
+            ResearchRun.objects.select_for_update(no_key=True)
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .get()
+        )
         run_transition(run=run, action="cancel")
         job_ids = []
         if previous == RunStatus.INGESTING:
