@@ -83,15 +83,19 @@ def _no_nul(value: str) -> str:
     return value
 
 
+MSG_BLANK_TEXT = "The text is empty."
+
+
 class _SourceInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # The text is kept exactly as sent (its bytes are the material); names are trimmed.
+    model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=MAX_SOURCE_TITLE)] = ""
 
     @field_validator("title")
     @classmethod
     def _title(cls, value: str) -> str:
-        return _no_nul(value)
+        return _no_nul(value.strip())
 
 
 class SourceTextInput(_SourceInput):
@@ -103,6 +107,8 @@ class SourceTextInput(_SourceInput):
     @field_validator("content_text")
     @classmethod
     def _text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(MSG_BLANK_TEXT)
         if len(value.encode("utf-8")) > MAX_SOURCE_TEXT_BYTES:
             raise ValueError(MSG_TEXT_TOO_LONG)
         return _no_nul(value)
@@ -113,6 +119,11 @@ class SourceUrlInput(_SourceInput):
 
     kind: Literal["url"]
     url: Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_URL)]
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return value.strip()
 
 
 SourceInput = SourceTextInput | SourceUrlInput
