@@ -4,7 +4,6 @@ services."""
 from __future__ import annotations
 
 import logging
-
 from typing import Any
 
 import jobs

@@ -70,7 +70,9 @@ MAX_SOURCES_PER_REQUEST = 100
 MAX_SOURCE_TITLE = 1_000
 MAX_SOURCE_URL = 2_000
 MAX_SOURCE_TEXT_BYTES = MAX_CONTENT_BYTES
-MSG_SOURCE_KIND = "kind must be 'text' or 'url' (upload files as multipart form data, field 'file')."
+MSG_SOURCE_KIND = (
+    "kind must be 'text' or 'url' (upload files as multipart form data, field 'file')."
+)
 MSG_SOURCE_ITEM = "Each source is an object with a kind: text or url."
 MSG_SOURCES_EMPTY = "Send one source object or a list of 1 to {limit} of them."
 MSG_TEXT_TOO_LONG = f"The text is larger than {MAX_SOURCE_TEXT_BYTES:,} bytes (UTF-8)."

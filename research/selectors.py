@@ -214,7 +214,7 @@ def filter_run_sources(queryset: QuerySet, params: Any) -> QuerySet:
     """`?stage=`, `?state=`, `?decision=` (in the run), `?kind=`, each comma-separated;
     raises InvalidInput naming a bad parameter."""
     errors = []
-    for name, (field, choices) in RUN_SOURCE_FILTERS.items():
+    for name, (lookup, choices) in RUN_SOURCE_FILTERS.items():
         if not params.get(name):
             continue
         values = params[name].split(",")
@@ -226,7 +226,7 @@ def filter_run_sources(queryset: QuerySet, params: Any) -> QuerySet:
                     "invalid_choice",
                 )
             )
-        queryset = queryset.filter(**{f"{field}__in": values})
+        queryset = queryset.filter(**{f"{lookup}__in": values})
     if errors:
         raise InvalidInput("Invalid query parameters.", errors=errors)
     return queryset

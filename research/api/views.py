@@ -13,12 +13,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ats.api.parsers import LimitedJSONParser
 from ats.api.viewsets import TenantScopedViewSet
 from ats.models import MemberRole
 from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
-from ats.api.parsers import LimitedJSONParser
 from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunSource, RunStep
 from research.schemas import MAX_SOURCES_PER_REQUEST
 from research.selectors import (
@@ -35,17 +35,17 @@ from research.services.pipeline import run_start
 from research.services.sources import source_file_parse, source_inputs_parse, sources_add
 
 from .prospects import PROSPECT_LIST_PARAMETERS, prospects_csv
-from .uploads import RUN_SOURCE_LIST_PARAMETERS, uploaded_file
 from .serializers import (
     BundleSerializer,
     ProspectSerializer,
     RunEventSerializer,
     RunSerializer,
-    RunStepSerializer,
     RunSourceSerializer,
+    RunStepSerializer,
     RunWithJobSerializer,
     ValidationAnswerSerializer,
 )
+from .uploads import RUN_SOURCE_LIST_PARAMETERS, uploaded_file
 
 MSG_NO_BUNDLE = "This run has no bundle yet."
 

@@ -60,9 +60,7 @@ def run_sources_process_mentions(
     )
     new_companies = sorted(companies - set(existing))
     now = timezone.now()
-    company_names = dict(
-        Company.objects.filter(pk__in=new_companies).values_list("pk", "name")
-    )
+    company_names = dict(Company.objects.filter(pk__in=new_companies).values_list("pk", "name"))
     bulk_insert(
         Prospect,
         (

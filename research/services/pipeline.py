@@ -19,6 +19,7 @@ together, so an enqueue that finds one of them active knows it has not read the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -297,14 +298,10 @@ def run_complete_if_done(*, run: ResearchRun) -> str:
 def run_fail(*, run: ResearchRun, error: str, job_id: int | None = None) -> bool:
     """A processing run fails with `error` (False when it was no longer processing)."""
     try:
-        run_transition(
-            run=run, action="fail", last_error=error, failed_from=RunStatus.PROCESSING
-        )
+        run_transition(run=run, action="fail", last_error=error, failed_from=RunStatus.PROCESSING)
     except InvalidTransition:
         return False
-    event_record(
-        run=run, event_type="sources_failed", actor=WORKER, message=error, job_id=job_id
-    )
+    event_record(run=run, event_type="sources_failed", actor=WORKER, message=error, job_id=job_id)
     return True
 
 
@@ -483,10 +480,12 @@ def _stage_error(run: ResearchRun, stage: str) -> str:
     if stage == PROCESS:
         link = RunSource.objects.filter(run=run).exclude(error="").order_by("source_id").first()
         return link.error if link else ""
-    source = (
-        run_pipeline_sources(run).filter(state=SourceState.FAILED).order_by("id").first()
+    source = run_pipeline_sources(run).filter(state=SourceState.FAILED).order_by("id").first()
+    return (
+        MSG_SOURCE_FAILED.format(source=source_label(source), stage=stage, error=source.error)
+        if source
+        else ""
     )
-    return MSG_SOURCE_FAILED.format(source=source_label(source), stage=stage, error=source.error) if source else ""
 
 
 def steps_refresh_for(runs: Iterable[ResearchRun]) -> None:
@@ -559,14 +558,12 @@ def pipeline_job_cancelled(*, job: jobs.Job) -> None:
     for run in runs_waiting_for_job(job):
         if run.status != RunStatus.PROCESSING:
             continue
-        try:
+        with contextlib.suppress(InvalidTransition):  # it finished meanwhile
             run_cancel(
                 run=run,
                 actor=Actor.system("jobs"),
                 reason=MSG_JOB_CANCELLED.format(job_id=job.pk, job_type=job.job_type),
             )
-        except InvalidTransition:
-            pass  # it finished or was cancelled meanwhile
 
 
 def pipeline_job_retried(*, job: jobs.Job) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-import jobs
 from ats.actors import Actor
 from ats.errors import Conflict, FieldError, InvalidInput, ServiceError
 from ats.models import Role, Tenant
@@ -23,8 +22,7 @@ MSG_IDEMPOTENCY_MISMATCH = (
 )
 
 MSG_NOTHING_TO_RETRY = (
-    "Only a failed run can be retried (it goes back to the step that failed); this run is "
-    "{status}."
+    "Only a failed run can be retried (it goes back to the step that failed); this run is {status}."
 )
 
 
@@ -131,7 +129,9 @@ def run_cancel(*, run: ResearchRun, actor: Actor, reason: str = "") -> ResearchR
         if previous == RunStatus.INGESTING:
             bundle = Bundle.objects.filter(run=run, status=BundleStatus.APPROVED).first()
             if bundle is not None and bundle.ingest_job_id is not None:
-                job_ids += pipeline.jobs_cancel(Job.objects.filter(pk=bundle.ingest_job_id).active())
+                job_ids += pipeline.jobs_cancel(
+                    Job.objects.filter(pk=bundle.ingest_job_id).active()
+                )
         elif previous == RunStatus.PROCESSING:
             job_ids += pipeline.run_jobs_cancel(run=run)
         event_record(

@@ -167,7 +167,11 @@ def source_fetch(
             source.retrieved_at = result.started_at
         else:
             assert failure is not None
-            record = {"url": source.url, "at": now.isoformat(), "error": _fetch_error_record(failure)}
+            record = {
+                "url": source.url,
+                "at": now.isoformat(),
+                "error": _fetch_error_record(failure),
+            }
         source.fetch = record
         source.stage, source.state, source.error, source.updated_at = (
             SourceStage.FETCHED,
@@ -406,7 +410,14 @@ def run_sources_classify(*, run_id: Any, job_id: int | None = None) -> dict[str,
             timezone.now(),
         )
         source.save(
-            update_fields=["decision", "reason_codes", "classification", "stage", "state", "updated_at"]
+            update_fields=[
+                "decision",
+                "reason_codes",
+                "classification",
+                "stage",
+                "state",
+                "updated_at",
+            ]
         )
         classified += 1
     decisions = run_decisions_refresh(run=run)

@@ -32,7 +32,8 @@ COMPANY_PARAGRAPHS = [
 TEMPLATE = """<!doctype html>
 <html><head><title>{title}</title></head>
 <body>
-<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/about">About us</a></nav></header>
+<header><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/about">About</a></nav>
+</header>
 <main><article><h1>{title}</h1>
 {paragraphs}
 </article></main>

@@ -113,7 +113,8 @@ def test_retrying_a_failed_stage_job_resumes_the_failed_run(run_a) -> None:
         )
     run = ResearchRun.objects.get(pk=run_a.pk)
     assert run.status == RunStatus.FAILED
-    assert run.last_error == f"Source #{source.pk} “https://news.example.org/acme” failed at fetch: RuntimeError: boom"
+    label = f"Source #{source.pk} “https://news.example.org/acme”"
+    assert run.last_error == f"{label} failed at fetch: RuntimeError: boom"
 
     jobs.retry(job)
     assert status(run_a) == RunStatus.PROCESSING
@@ -145,6 +146,7 @@ def test_cancel_during_ingestion_answers_at_once_and_rolls_back(
         return add_aliases(**kwargs)
 
     monkeypatch.setattr(ingest, "_add_aliases", held_after_companies)
+
     def work() -> None:
         try:
             Worker(burst=True, poll_interval=0.05).run()

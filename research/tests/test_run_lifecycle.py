@@ -1,4 +1,4 @@
-"""Every (run status × action) pair over the API: the documented transition (SPEC §4) or a
+"""Every (run status, action) pair over the API: the documented transition (SPEC §4) or a
 409 with a clear message, and never a stuck run: a run left `ingesting` or `processing`
 always has an active job that will move it on."""
 
@@ -29,7 +29,9 @@ def _with_source(run: ResearchRun) -> ResearchRun:
     text = f"Notes for run {run.pk}: " + "robots and warehouses " * 100
     sources_add(
         run=run,
-        sources=[SourceNew(kind="text", title="notes", body=text.encode(), content_type="text/plain")],
+        sources=[
+            SourceNew(kind="text", title="notes", body=text.encode(), content_type="text/plain")
+        ],
         actor=SYSTEM,
     )
     return run
@@ -143,9 +145,7 @@ def assert_not_stuck(run: ResearchRun) -> None:
         bundle = Bundle.objects.get(run=run, status=BundleStatus.APPROVED)
         assert Job.objects.active().filter(pk=bundle.ingest_job_id).exists()
     elif run.status == S.PROCESSING:
-        waiting = [
-            job for job in Job.objects.active() if run in runs_waiting_for_job(job)
-        ]
+        waiting = [job for job in Job.objects.active() if run in runs_waiting_for_job(job)]
         assert waiting, "a processing run without an active job"
 
 

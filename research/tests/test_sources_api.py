@@ -140,9 +140,9 @@ def test_lists_and_details_are_tenant_scoped(
     analyst_client, api_client_for, tenant_b, make_run, run_a
 ) -> None:
     other = make_run(tenant_b)
-    source_id = post(api_client_for(tenant_b), other, {"kind": "text", "content_text": TEXT}).json()[
-        "id"
-    ]
+    source_id = post(
+        api_client_for(tenant_b), other, {"kind": "text", "content_text": TEXT}
+    ).json()["id"]
     assert post(analyst_client, other, {"kind": "text", "content_text": TEXT}).status_code == 404
     assert analyst_client.get(url(other)).status_code == 404
     assert analyst_client.get(f"/api/v1/sources/{source_id}/").status_code == 404

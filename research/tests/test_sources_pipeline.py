@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from ats.tests.factories import CompanyAliasFactory, CompanyFactory
@@ -17,8 +19,9 @@ from research.models import (
     RunStatus,
     RunStep,
     Source,
+    SourceMaterial,
 )
-from research.services import stages
+from research.services import reprocess, stages
 from research.sources.classify import decision_for
 
 from .source_server import NOTES, PLAIN_TEXT, serve
@@ -81,7 +84,9 @@ def test_sources_are_fetched_extracted_classified_and_processed(
     run = analyst_client.get(f"/api/v1/runs/{run_a.pk}/").json()
     assert run["status"] == "succeeded", run["last_error"]
     sources = run_sources(analyst_client, run_a)
-    decision = {key.rsplit("/", 1)[-1]: (s["decision"], s["reason_codes"]) for key, s in sources.items()}
+    decision = {
+        key.rsplit("/", 1)[-1]: (s["decision"], s["reason_codes"]) for key, s in sources.items()
+    }
     assert decision["good"] == ("accept", [])
     assert decision["near-copy"] == ("flag", ["FLAG_DUPLICATE_TEMPLATE"])
     assert decision["thin"] == ("reject", ["REJECT_THIN_CONTENT"])
@@ -168,3 +173,54 @@ def test_a_failed_stage_fails_the_run_and_retry_resumes_there(
     assert run.status == RunStatus.SUCCEEDED, run.last_error
     assert run.last_error == ""
     assert Source.objects.get(pk=broken.pk).decision == "accept"
+
+
+def snapshot() -> dict[str, object]:
+    return {
+        "sources": sorted(
+            Source.objects.values_list("pk", "text_hash", "material_hash", "decision", "word_count")
+        ),
+        "runs": sorted(RunSource.objects.values_list("source_id", "decision", "duplicate_of_id")),
+        "rows": [m.objects.count() for m in (Source, SourceMaterial, RunSource, ProspectEvidence)],
+    }
+
+
+def test_reprocessing_is_idempotent_and_never_fetches(analyst_client, run_a, monkeypatch) -> None:
+    with serve() as server:
+        paths = ["/good", "/near-copy", "/thin", "/missing"]
+        add(analyst_client, run_a, [{"kind": "url", "url": server.url(p)} for p in paths])
+        add(analyst_client, run_a, {"kind": "text", "content_text": NOTES})
+        analyst_client.post(f"/api/v1/runs/{run_a.pk}/start/")
+        drain()
+        assert ResearchRun.objects.get(pk=run_a.pk).status == RunStatus.SUCCEEDED
+        fetched = list(server.requests)
+        before = snapshot()
+
+        out = StringIO()
+        call_command("reprocess_sources", stdout=out)
+        assert "0 source(s) out of date" in out.getvalue()
+
+        # A new extractor version: every source is extracted and classified again, from
+        # its stored material, with the same results.
+        monkeypatch.setattr(reprocess, "EXTRACTOR_VERSION", "next")
+        monkeypatch.setattr(stages, "EXTRACTOR_VERSION", "next")
+        out = StringIO()
+        call_command("reprocess_sources", "--run", str(run_a.pk), "--dry-run", stdout=out)
+        assert "5 source(s) out of date: 5 would be reprocessed" in out.getvalue()
+        assert Source.objects.filter(extractor_version="next").count() == 0
+        out = StringIO()
+        call_command("reprocess_sources", "--run", str(run_a.pk), stdout=out)
+        assert "5 source(s) out of date: 5 reprocessed" in out.getvalue()
+        assert Source.objects.filter(extractor_version="next").count() == 5
+        assert snapshot() == before
+        out = StringIO()
+        call_command("reprocess_sources", stdout=out)  # resumable: nothing left to do
+        assert "0 source(s) out of date" in out.getvalue()
+        assert server.requests == fetched  # nothing fetched again
+
+
+def test_reprocess_command_errors_are_one_line(db) -> None:
+    with pytest.raises(CommandError, match="No tenant with slug 'nope'"):
+        call_command("reprocess_sources", "--tenant", "nope")
+    with pytest.raises(CommandError, match="run id"):
+        call_command("reprocess_sources", "--run", "42")
