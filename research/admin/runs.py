@@ -28,6 +28,9 @@ from research.models import (
 from research.selectors import review_panel
 from research.services import bundles as bundle_services
 
+from .lifecycle import cancel_runs, retry_runs, start_runs
+from .sources import RunSourceInline
+
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
     model = RunStep
@@ -87,7 +90,8 @@ class ResearchRunAdmin(TenantScopedAdmin):
             },
         ),
     ]
-    inlines = [RunStepInline]
+    inlines = [RunStepInline, RunSourceInline]
+    actions = [start_runs, cancel_runs, retry_runs]
     change_form_template = "admin/research/researchrun/change_form.html"
     add_role = None  # runs are created by research agents over the API
     change_role = MemberRole.ANALYST
