@@ -9,7 +9,7 @@ from typing import Any
 import jobs
 from ats.errors import ServiceError
 from research.models import Bundle, ResearchRun, Source
-from research.services import pipeline, stages
+from research.services import pipeline, pipeline_hooks, stages
 from research.services.bundles import (
     INGEST_JOB_TYPE,
     bundle_ingest_cancelled,
@@ -81,11 +81,11 @@ def _stage_failed(job: jobs.Job, exc: BaseException) -> None:
     with `last_error` naming the source and the stage."""
     stage = pipeline.STAGE_OF_JOB_TYPE.get(job.job_type, "pipeline")
     if "source_id" in job.payload:
-        pipeline.source_stage_failed(
+        pipeline_hooks.source_stage_failed(
             source_id=job.payload["source_id"], stage=stage, error=_error_text(exc), job_id=job.pk
         )
     else:
-        pipeline.run_stage_failed(
+        pipeline_hooks.run_stage_failed(
             run_id=job.payload["run_id"],
             stage=stage,
             error=_error_text(exc),
@@ -95,11 +95,11 @@ def _stage_failed(job: jobs.Job, exc: BaseException) -> None:
 
 
 def _stage_cancelled(job: jobs.Job) -> None:
-    pipeline.pipeline_job_cancelled(job=job)
+    pipeline_hooks.pipeline_job_cancelled(job=job)
 
 
 def _stage_retried(job: jobs.Job) -> None:
-    pipeline.pipeline_job_retried(job=job)
+    pipeline_hooks.pipeline_job_retried(job=job)
 
 
 PIPELINE_HOOKS: dict[str, Any] = {

@@ -29,7 +29,7 @@ from research.schemas import evidence_text_sha256
 from research.sources.mentions import Mention, find_mentions
 
 from .events import event_record
-from .pipeline import WORKER
+from .steps import WORKER
 
 
 def tenant_company_names(tenant_id: int) -> dict[int, list[str]]:

@@ -19,7 +19,6 @@ together, so an enqueue that finds one of them active knows it has not read the 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -36,21 +35,27 @@ from research.models import (
     ResearchRun,
     RunSource,
     RunStatus,
-    RunStep,
     Source,
     SourceKind,
     SourceStage,
     SourceState,
-    StepStatus,
-    StepType,
 )
 
 from .events import event_record
 from .status import InvalidTransition, run_transition
+from .steps import (
+    CLASSIFY,
+    EXTRACT,
+    FETCH,
+    MSG_SOURCE_FAILED,
+    PROCESS,
+    WORKER,
+    source_label,
+    steps_ensure,
+    steps_refresh,
+)
 
 logger = logging.getLogger(__name__)
-
-WORKER = Actor.system("worker")
 
 FETCH_JOB_TYPE = "research.source_fetch"
 EXTRACT_JOB_TYPE = "research.source_extract"
@@ -58,36 +63,16 @@ CLASSIFY_JOB_TYPE = "research.source_classify"
 PROCESS_JOB_TYPE = "research.source_process"
 PIPELINE_JOB_TYPE = "research.run_pipeline"
 
-# Stage names as runs' steps, events and errors show them, in order.
-FETCH, EXTRACT, CLASSIFY, PROCESS = "fetch", "extract", "classify", "process"
-STAGES = (FETCH, EXTRACT, CLASSIFY, PROCESS)
 STAGE_OF_JOB_TYPE = {
     FETCH_JOB_TYPE: FETCH,
     EXTRACT_JOB_TYPE: EXTRACT,
     CLASSIFY_JOB_TYPE: CLASSIFY,
     PROCESS_JOB_TYPE: PROCESS,
 }
-STEP_TYPES = {
-    FETCH: StepType.FETCH,
-    EXTRACT: StepType.EXTRACT,
-    CLASSIFY: StepType.CLASSIFY,
-    PROCESS: StepType.PROCESS,
-}
 
 MSG_NO_SOURCES = (
     "This run has no sources to process: add text, URLs or files "
     "(POST /api/v1/runs/{id}/sources/) before starting it."
-)
-MSG_SOURCE_FAILED = "Source {source} failed at {stage}: {error}"
-MSG_RUN_STAGE_FAILED = "The {stage} stage of the run's sources failed: {error}"
-MSG_JOB_CANCELLED = "Cancelled because job #{job_id} ({job_type}) was cancelled."
-MSG_RETRY_NOT_WAITED_FOR = (
-    "No run is waiting for this job: its run(s) are {statuses}. Start a new run to process "
-    "the source again."
-)
-MSG_RETRY_RUN_FINAL = (
-    "This job belongs to a run that is {status}; retrying the job cannot change that. "
-    "Retry the run instead when it failed, or start a new run."
 )
 
 
@@ -162,11 +147,6 @@ def processing_runs_of(source_id: int) -> list[ResearchRun]:
             runsource__source_id=source_id, status=RunStatus.PROCESSING
         ).select_related("tenant")
     )
-
-
-def source_label(source: Source) -> str:
-    name = source.title or source.url or (source.sha256 or "")[:12]
-    return f"#{source.pk} “{name[:120]}”" if name else f"#{source.pk}"
 
 
 def next_stage(source: Source, link: RunSource | None = None) -> str | None:
@@ -354,236 +334,3 @@ def run_jobs_cancel(*, run: ResearchRun) -> list[int]:
             tenant_id=run.tenant_id, unique_key__in=keys, status=jobs.JobStatus.QUEUED
         )
     )
-
-
-# --- steps -------------------------------------------------------------------------------
-
-
-def steps_ensure(run: ResearchRun) -> None:
-    """The run's four pipeline steps exist (created queued on first start)."""
-    existing = set(
-        RunStep.objects.filter(run=run, bundle__isnull=True).values_list("step_key", flat=True)
-    )
-    RunStep.objects.bulk_create(
-        RunStep(
-            tenant_id=run.tenant_id,
-            run=run,
-            step_key=stage,
-            step_type=STEP_TYPES[stage],
-            order=order,
-            status=StepStatus.QUEUED,
-        )
-        for order, stage in enumerate(STAGES, 1)
-        if stage not in existing
-    )
-
-
-def _stage_counts(run: ResearchRun) -> dict[str, dict[str, int]]:
-    """Per stage: sources that need it, that passed it, are in it, and failed in it."""
-    at = "source__stage"
-    url = Q(source__kind=SourceKind.URL)
-    running, failed = Q(source__state=SourceState.RUNNING), Q(source__state=SourceState.FAILED)
-    before_extract = Q(**{f"{at}": SourceStage.FETCHED}) | (Q(**{at: SourceStage.QUEUED}) & ~url)
-    extracted_or_later = Q(**{f"{at}__in": [SourceStage.EXTRACTED, SourceStage.CLASSIFIED]})
-    decided = ~Q(decision="")
-
-    def count(condition: Q) -> Count:
-        return Count("pk", filter=condition)
-
-    totals = (
-        RunSource.objects.filter(run=run)
-        .exclude(source__stage="")
-        .aggregate(
-            total=count(Q()),
-            fetch_total=count(url),
-            fetch_done=count(url & ~Q(**{at: SourceStage.QUEUED})),
-            fetch_running=count(url & Q(**{at: SourceStage.QUEUED}) & running),
-            fetch_failed=count(url & Q(**{at: SourceStage.QUEUED}) & failed),
-            extract_done=count(extracted_or_later),
-            extract_running=count(before_extract & running),
-            extract_failed=count(before_extract & failed),
-            classify_done=count(decided),
-            classify_failed=count(Q(**{at: SourceStage.EXTRACTED}) & failed),
-            process_done=count(Q(processed_at__isnull=False)),
-            process_failed=count(~Q(error="")),
-        )
-    )
-    return {
-        stage: {
-            "total": totals["fetch_total"] if stage == FETCH else totals["total"],
-            "done": totals[f"{stage}_done"],
-            "running": totals.get(f"{stage}_running", 0),
-            "failed": totals[f"{stage}_failed"],
-        }
-        for stage in STAGES
-    }
-
-
-def steps_refresh(run: ResearchRun) -> None:
-    """Bring the run's pipeline steps up to date with its sources: status, timing, counts,
-    and an event when a stage completes. Serialized by the step rows' locks, so the last
-    refresh to write has read everything committed before it."""
-    with transaction.atomic():
-        steps = {
-            s.step_key: s
-            for s in RunStep.objects.select_for_update().filter(run=run, bundle__isnull=True)
-        }
-        if not steps:
-            return
-        status = ResearchRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
-        counts = _stage_counts(run)
-        now = timezone.now()
-        for stage, step in steps.items():
-            c = counts.get(stage)
-            if c is None:
-                continue
-            if c["total"] == 0 and stage == FETCH:
-                new_status = StepStatus.SKIPPED
-            elif c["failed"]:
-                new_status = StepStatus.FAILED
-            elif c["done"] >= c["total"]:
-                new_status = StepStatus.OK
-            elif status == RunStatus.PROCESSING:
-                new_status = StepStatus.RUNNING
-            elif status == RunStatus.CANCELLED:
-                new_status = StepStatus.SKIPPED
-            else:
-                new_status = StepStatus.QUEUED
-            finished = new_status in (StepStatus.OK, StepStatus.FAILED, StepStatus.SKIPPED)
-            error = _stage_error(run, stage) if new_status == StepStatus.FAILED else ""
-            changes = {
-                "status": new_status,
-                "outputs": c,
-                "error": error,
-                "started_at": step.started_at
-                or (now if new_status != StepStatus.QUEUED and c["total"] else None),
-                "finished_at": (step.finished_at or now) if finished else None,
-            }
-            if all(getattr(step, k) == v for k, v in changes.items()):
-                continue
-            became_ok = new_status == StepStatus.OK and step.status != StepStatus.OK
-            for name, value in changes.items():
-                setattr(step, name, value)
-            step.save(update_fields=list(changes))
-            if became_ok and c["total"]:
-                run.status = status or run.status
-                event_record(
-                    run=run,
-                    event_type="stage_completed",
-                    actor=WORKER,
-                    message=f"Stage {stage}: {c['done']} of {c['total']} source(s) done.",
-                    data={"stage": stage, **c},
-                )
-
-
-def _stage_error(run: ResearchRun, stage: str) -> str:
-    if stage == PROCESS:
-        link = RunSource.objects.filter(run=run).exclude(error="").order_by("source_id").first()
-        return link.error if link else ""
-    source = run_pipeline_sources(run).filter(state=SourceState.FAILED).order_by("id").first()
-    return (
-        MSG_SOURCE_FAILED.format(source=source_label(source), stage=stage, error=source.error)
-        if source
-        else ""
-    )
-
-
-def steps_refresh_for(runs: Iterable[ResearchRun]) -> None:
-    for run in runs:
-        steps_refresh(run)
-
-
-# --- failures, cancellations and retries of stage jobs (the jobs' hooks) ----------------
-
-
-def source_stage_failed(*, source_id: int, stage: str, error: str, job_id: int | None) -> None:
-    """A fetch or extract job failed for good: the source is failed in that stage and the
-    runs processing it fail, naming the source and the stage."""
-    runs = processing_runs_of(source_id)
-    for run in sorted(runs, key=lambda r: str(r.pk)):
-        lock_run(run.pk)
-    source = Source.objects.select_for_update().filter(pk=source_id).first()
-    if source is None or next_stage(source) != stage:
-        return  # the stage was completed after all (the failure came later)
-    source.state, source.error, source.updated_at = SourceState.FAILED, error, timezone.now()
-    source.save(update_fields=["state", "error", "updated_at"])
-    message = MSG_SOURCE_FAILED.format(source=source_label(source), stage=stage, error=error)
-    for run in runs:
-        run_fail(run=run, error=message, job_id=job_id)
-        steps_refresh(run)
-
-
-def run_stage_failed(
-    *, run_id: Any, stage: str, error: str, source_id: int | None, job_id: int | None
-) -> None:
-    """A classify, process or pipeline job of a run failed for good: the run fails, naming
-    the source when one was at fault."""
-    run = lock_run(run_id)
-    if source_id is not None:
-        source = Source.objects.select_for_update().filter(pk=source_id).first()
-        if source is not None:
-            if stage == CLASSIFY and source.stage == SourceStage.EXTRACTED:
-                source.state, source.error = SourceState.FAILED, error
-                source.save(update_fields=["state", "error"])
-            else:
-                RunSource.objects.filter(run=run, source=source).update(error=error)
-            message = MSG_SOURCE_FAILED.format(
-                source=source_label(source), stage=stage, error=error
-            )
-        else:
-            message = MSG_RUN_STAGE_FAILED.format(stage=stage, error=error)
-    else:
-        message = MSG_RUN_STAGE_FAILED.format(stage=stage, error=error)
-    run_fail(run=run, error=message, job_id=job_id)
-    steps_refresh(run)
-
-
-def runs_waiting_for_job(job: jobs.Job) -> list[ResearchRun]:
-    """The runs a pipeline job works for: its run, or the processing runs that still need
-    the job's stage of its source."""
-    if "run_id" in job.payload:
-        return list(ResearchRun.objects.filter(pk=job.payload["run_id"], tenant_id=job.tenant_id))
-    stage = STAGE_OF_JOB_TYPE[job.job_type]
-    source = Source.objects.filter(pk=job.payload["source_id"], tenant_id=job.tenant_id).first()
-    if source is None or next_stage(source) != stage:
-        return []
-    return list(ResearchRun.objects.filter(runsource__source=source).select_related("tenant"))
-
-
-def pipeline_job_cancelled(*, job: jobs.Job) -> None:
-    """A pipeline job was cancelled (from the jobs admin or API): the processing runs that
-    waited for it are cancelled, so none stays `processing` without work."""
-    from .runs import run_cancel
-
-    for run in runs_waiting_for_job(job):
-        if run.status != RunStatus.PROCESSING:
-            continue
-        with contextlib.suppress(InvalidTransition):  # it finished meanwhile
-            run_cancel(
-                run=run,
-                actor=Actor.system("jobs"),
-                reason=MSG_JOB_CANCELLED.format(job_id=job.pk, job_type=job.job_type),
-            )
-
-
-def pipeline_job_retried(*, job: jobs.Job) -> None:
-    """A failed or cancelled pipeline job is queued again (jobs admin or API): its failed
-    runs are retried through the run's retry; runs that can no longer use it refuse."""
-    from .runs import run_retry
-
-    runs = runs_waiting_for_job(job)
-    if not runs:
-        raise Conflict(MSG_RETRY_NOT_WAITED_FOR.format(statuses="none"))
-    waiting = [r for r in runs if r.status in (RunStatus.PROCESSING, RunStatus.FAILED)]
-    if not waiting:
-        statuses = ", ".join(sorted({r.status for r in runs}))
-        if "run_id" in job.payload:
-            raise Conflict(MSG_RETRY_RUN_FINAL.format(status=statuses))
-        raise Conflict(MSG_RETRY_NOT_WAITED_FOR.format(statuses=statuses))
-    if "source_id" in job.payload:
-        Source.objects.filter(pk=job.payload["source_id"], state=SourceState.FAILED).update(
-            state=SourceState.PENDING, error=""
-        )
-    for run in waiting:
-        if run.status == RunStatus.FAILED and run.failed_from == RunStatus.PROCESSING:
-            run_retry(run=run, actor=Actor.system("jobs"))

@@ -14,6 +14,7 @@ from research.models import Bundle, BundleStatus, ResearchRun, RunStatus
 from . import pipeline
 from .events import event_record
 from .status import run_transition
+from .steps import steps_refresh
 
 MSG_UNKNOWN_ROLE = "No role with id {role_id} in this tenant."
 MSG_IDEMPOTENCY_MISMATCH = (
@@ -143,7 +144,7 @@ def run_cancel(*, run: ResearchRun, actor: Actor, reason: str = "") -> ResearchR
             job_id=job_ids[0] if job_ids else None,
         )
     if previous == RunStatus.PROCESSING:
-        pipeline.steps_refresh(run)
+        steps_refresh(run)
     return run
 
 
@@ -170,5 +171,5 @@ def run_retry(*, run: ResearchRun, actor: Actor) -> tuple[ResearchRun, int | Non
             job_id=job_id,
         )
     if target == RunStatus.PROCESSING:
-        pipeline.steps_refresh(run)
+        steps_refresh(run)
     return run, job_id

@@ -49,9 +49,7 @@ from .events import event_record
 from .mentions import run_sources_process_mentions
 from .pipeline import (
     CLASSIFY_JOB_TYPE,
-    EXTRACT,
     PROCESS_JOB_TYPE,
-    WORKER,
     enqueue_run_job,
     enqueue_source_job,
     lock_run,
@@ -59,9 +57,8 @@ from .pipeline import (
     processing_runs_of,
     run_complete_if_done,
     run_pipeline_sources,
-    steps_refresh,
-    steps_refresh_for,
 )
+from .steps import EXTRACT, WORKER, steps_refresh, steps_refresh_for
 
 TEXT_KINDS = (SourceKind.TEXT, SourceKind.BUNDLE, SourceKind.LIST)
 

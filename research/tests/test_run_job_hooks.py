@@ -25,7 +25,7 @@ from research.models import (
     SourceState,
 )
 from research.services import bundles as bundle_services
-from research.services import ingest, pipeline
+from research.services import ingest, pipeline, pipeline_hooks
 from research.services.runs import run_cancel
 from research.services.sources import SourceNew, sources_add
 
@@ -108,7 +108,7 @@ def test_retrying_a_failed_stage_job_resumes_the_failed_run(run_a) -> None:
     job = fetch_job(source)
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED)
     with transaction.atomic():
-        pipeline.source_stage_failed(
+        pipeline_hooks.source_stage_failed(
             source_id=source.pk, stage="fetch", error="RuntimeError: boom", job_id=job.pk
         )
     run = ResearchRun.objects.get(pk=run_a.pk)

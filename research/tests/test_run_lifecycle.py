@@ -15,7 +15,8 @@ from jobs.models import Job
 from research.models import Bundle, BundleStatus, ResearchRun, RunStatus
 from research.services import bundles as bundle_services
 from research.services.ingest import bundle_ingest
-from research.services.pipeline import run_start, runs_waiting_for_job
+from research.services.pipeline import run_start
+from research.services.pipeline_hooks import runs_waiting_for_job
 from research.services.runs import run_cancel
 from research.services.sources import SourceNew, sources_add
 
