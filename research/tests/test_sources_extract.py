@@ -1,0 +1,229 @@
+"""Extraction: HTML main text, PDF in a limited subprocess, plain text encodings, sniffing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import pytest
+
+from research.sources.extract import (
+    EXTRACTOR_VERSION,
+    extract,
+    normalize_text,
+    sniff_content_type,
+    text_sha256,
+    word_count,
+)
+from research.sources.pdf import PdfLimits
+
+from . import sources_pages as pages
+from . import sources_pdfs as pdfs
+
+
+def test_html_main_text_without_boilerplate() -> None:
+    body = pages.ARTICLE.encode()
+    result = extract(body=body, content_type="text/html", url="https://news.example/a")
+
+    assert result.kind == "html"
+    assert "closed a $48 million Series C round led by Harbor Lane Capital" in result.text
+    assert "Northwind Robotics raises $48 million" in result.text  # the headline is kept
+    for boilerplate in ("cookies", "Accept all", "Contact sales", "Privacy policy",
+                        "Subscribe to our newsletter", "Share on LinkedIn", "Book a"):  # fmt: skip
+        assert boilerplate not in result.text
+    assert result.word_count >= 150
+    assert result.title.startswith("Northwind Robotics raises $48 million")
+    assert result.material_hash == hashlib.sha256(body).hexdigest()
+    assert result.text_hash == hashlib.sha256(result.text.encode()).hexdigest()
+    assert result.extractor_version == EXTRACTOR_VERSION
+    assert result.pdf_status is None
+    record = json.loads(json.dumps(result.to_record()))
+    assert "text" not in record and record["word_count"] == result.word_count
+
+
+def test_extraction_is_deterministic() -> None:
+    first = extract(body=pages.ARTICLE.encode(), content_type="text/html")
+    second = extract(body=pages.ARTICLE.encode(), content_type="text/html")
+
+    assert first == second
+
+
+def test_html_signals_for_classification() -> None:
+    login = extract(body=pages.LOGIN.encode(), content_type="text/html")
+    article = extract(body=pages.ARTICLE.encode(), content_type="text/html")
+
+    assert login.signals["password_field"] and login.signals["login_form"]
+    assert not article.signals["password_field"]
+    assert article.signals["h1"].startswith("Northwind Robotics raises")
+
+
+def test_paywall_markup_is_a_signal() -> None:
+    html = pages.site_page(
+        "Premium",
+        '<article><div class="article-body paywall"><p>Only the first lines are visible.</p>'
+        '</div><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"isAccessibleForFree": false}</script></article>',
+    )
+    assert extract(body=html.encode(), content_type="text/html").signals["paywall_markup"]
+
+
+def test_xhtml_and_declared_charsets() -> None:
+    xhtml = (
+        '<?xml version="1.0" encoding="iso-8859-1"?>\n<html xmlns="http://www.w3.org/1999/xhtml">'
+        "<head><title>Caf\xe9</title></head><body><main><p>Le caf\xe9 de la gare est ouvert "
+        "tous les jours depuis 1921.</p></main></body></html>"
+    ).encode("iso-8859-1")
+    result = extract(body=xhtml, content_type="application/xhtml+xml", charset="iso-8859-1")
+
+    assert "Le café de la gare est ouvert tous les jours depuis 1921." in result.text
+    meta = b'<html><head><meta charset="windows-1252"></head><body><p>na\xefve caf\xe9</p>'
+    assert "naïve café" in extract(body=meta, content_type="text/html").text
+
+
+def test_plain_text_encoding_and_line_endings() -> None:
+    body = pages.PLAIN_TEXT.encode("cp1252")
+    declared = extract(body=body, content_type="text/plain", charset="windows-1252")
+    detected = extract(body=body, content_type="text/plain")
+
+    assert declared.text == detected.text
+    assert "\u201cfulfilment as a service\u201d" in declared.text
+    assert "Renée Duval" in declared.text
+    assert "\r" not in declared.text
+    assert declared.kind == "text"
+    assert declared.title == "Crestline Logistics \u2013 company notes"
+    utf16 = extract(body="Grüße aus Köln".encode("utf-16"), content_type="text/plain")
+    assert utf16.text == "Grüße aus Köln"
+
+
+def test_pdf_text() -> None:
+    result = extract(body=pdfs.text_pdf(pages.PDF_PAGES), content_type="application/pdf")
+
+    assert result.kind == "pdf"
+    assert result.pdf_status == "ok"
+    assert "Meridian Freight operates 48 cross-dock terminals" in result.text
+    assert "Rotterdam and Antwerp hubs" in result.text
+    assert result.signals["pdf_pages"] == 2
+    assert result.word_count >= 50
+
+
+def test_image_only_pdf() -> None:
+    result = extract(body=pdfs.image_only_pdf(pages=2), content_type="application/pdf")
+
+    assert result.pdf_status == "image_only"
+    assert result.text == "" and result.word_count == 0
+
+
+def test_password_protected_pdf() -> None:
+    result = extract(
+        body=pdfs.encrypted_pdf("Confidential figures"), content_type="application/pdf"
+    )
+
+    assert result.pdf_status == "encrypted"
+    assert result.text == ""
+
+
+def test_pdf_encrypted_with_an_empty_password_is_read() -> None:
+    body = pdfs.encrypted_pdf("Open to everyone who has the file", user_password="")
+    result = extract(body=body, content_type="application/pdf")
+
+    assert result.pdf_status == "ok"
+    assert "Open to everyone" in result.text
+
+
+@pytest.mark.parametrize("body", [b"%PDF-1.7\n garbage", b"", b"%PDF-1.4\n" + bytes(5000)])
+def test_broken_pdf_never_raises(body: bytes) -> None:
+    result = extract(body=body, content_type="application/pdf")
+
+    assert result.pdf_status == "error"
+    assert result.text == ""
+    assert result.signals["pdf_error"]
+
+
+def test_pdf_decompression_bomb_is_stopped() -> None:
+    started = time.monotonic()
+    result = extract(
+        body=pdfs.decompression_bomb_pdf(megabytes=300), content_type="application/pdf"
+    )
+
+    assert result.pdf_status == "error"
+    assert time.monotonic() - started < 30  # bounded by the limits, not by the bomb
+
+
+def test_huge_pdf_reads_only_the_first_pages() -> None:
+    body = pdfs.many_pages_pdf(2000)
+    result = extract(body=body, content_type="application/pdf", pdf_limits=PdfLimits(max_pages=50))
+
+    assert result.pdf_status == "ok"
+    assert result.signals["pdf_pages"] == 2000
+    assert result.signals["pdf_pages_read"] == 50
+    assert result.signals["pdf_truncated"] is True
+    assert "Page 49 of the annual report" in result.text
+    assert "Page 50 of" not in result.text
+
+
+def test_pdf_wall_clock_limit_kills_the_parser() -> None:
+    limits = PdfLimits(timeout=0.2, max_pages=10_000)  # 2,000 pages need far longer
+    result = extract(
+        body=pdfs.many_pages_pdf(2000), content_type="application/pdf", pdf_limits=limits
+    )
+
+    assert result.pdf_status == "error"
+    assert result.signals["pdf_error"].startswith("time_limit")
+
+
+def test_pdf_memory_limit_is_enforced_in_the_child() -> None:
+    limits = PdfLimits(memory_bytes=32 * 1024 * 1024)  # too little even to load the parser
+    result = extract(
+        body=pdfs.text_pdf(["tiny"]), content_type="application/pdf", pdf_limits=limits
+    )
+
+    assert result.pdf_status == "error"
+
+
+def test_unsupported_content() -> None:
+    result = extract(body=b"\x89PNG\r\n", content_type="image/png")
+
+    assert result.kind == "unsupported" and result.text == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "declared", "filename", "expected"),
+    [
+        (b"%PDF-1.7\n...", None, "report.txt", "application/pdf"),
+        (b"  <!DOCTYPE html><html><body>x</body></html>", None, None, "text/html"),
+        (b"<html><body>x</body></html>", "application/xhtml+xml", None, "application/xhtml+xml"),
+        (
+            b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"></html>',
+            None,
+            None,
+            "application/xhtml+xml",
+        ),
+        (b'<?xml version="1.0"?><rss><channel></channel></rss>', None, "feed.html", None),
+        (b"<p>Some <b>markup</b> without a doctype</p>", None, "page.html", "text/html"),
+        (b"<p>Some <b>markup</b> without a doctype</p>", None, None, "text/html"),
+        (b"Plain words, nothing else.\n", None, "notes.html", "text/plain"),
+        (b"Plain words in a file named like a PDF", None, "scan.pdf", "text/plain"),
+        ("Grüße".encode("utf-16"), None, None, "text/plain"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", None, "image.html", None),
+        (b"PK\x03\x04 docx", None, "letter.txt", None),
+        (b"\x00\x01\x02\x03binary", None, None, None),
+        (b"", None, "empty.txt", None),
+    ],
+)
+def test_sniff_content_type_by_content(
+    body: bytes, declared: str | None, filename: str | None, expected: str | None
+) -> None:
+    assert sniff_content_type(body, declared=declared, filename=filename) == expected
+
+
+def test_normalize_text() -> None:
+    raw = "  Caf\u0065\u0301 \u00a0 menu\r\nline two\rline three\u2028\n\n\n\nlast\x00  "
+
+    assert normalize_text(raw) == "Café menu\nline two\nline three\n\nlast"
+    assert text_sha256(raw) == text_sha256("Café menu\nline two\nline three\n\nlast")
+
+
+def test_word_count_is_unicode_aware() -> None:
+    assert word_count("Ren\u00e9e's co-founder met O\u2019Brien in Z\u00fcrich.") == 6
+    assert word_count("東京都に本社") == 6
