@@ -30,6 +30,7 @@ from research.models import (
     ProspectStatus,
     ReviewStatus,
     RunEvent,
+    RunSource,
     RunStatus,
     SourceDecision,
     SourceKind,
@@ -189,14 +190,29 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
 
 
 def run_job_ids(run_id: Any) -> list[int]:
-    """Ids of the jobs that worked on a run (from its events and bundles)."""
-    ids = set(
-        RunEvent.objects.filter(run_id=run_id, job_id__isnull=False).values_list(
-            "job_id", flat=True
+    """Ids of the jobs that worked on a run: from its events and bundles, its pipeline jobs
+    (keys `run:<id>:…`) and its sources' fetch and extract jobs (keys `source:<id>:…`)."""
+    from jobs.models import Job
+
+    from .services.pipeline import run_job_prefix, source_job_key
+    from .services.steps import EXTRACT, FETCH
+
+    source_ids = RunSource.objects.filter(run_id=run_id).values_list("source_id", flat=True)
+    keys = [source_job_key(stage, sid) for sid in source_ids for stage in (FETCH, EXTRACT)]
+    pipeline = Job.objects.filter(
+        Q(unique_key__startswith=run_job_prefix(run_id)) | Q(unique_key__in=keys)
+    ).values_list("pk", flat=True)
+    ids = (
+        set(pipeline)
+        | set(
+            RunEvent.objects.filter(run_id=run_id, job_id__isnull=False).values_list(
+                "job_id", flat=True
+            )
         )
-    ) | set(
-        Bundle.objects.filter(run_id=run_id, ingest_job_id__isnull=False).values_list(
-            "ingest_job_id", flat=True
+        | set(
+            Bundle.objects.filter(run_id=run_id, ingest_job_id__isnull=False).values_list(
+                "ingest_job_id", flat=True
+            )
         )
     )
     return sorted(ids)

@@ -199,6 +199,7 @@ def _add_one(run: ResearchRun, new: SourceNew) -> SourceAdded:
         source = Source.objects.select_for_update().get(pk=source.pk)
         if not source.stage:  # a bundle or list source joins the pipeline
             source.stage, source.state = SourceStage.QUEUED, SourceState.PENDING
+            source.updated_at = timezone.now()
             source.save(update_fields=["stage", "state", "updated_at"])
     _, linked = RunSource.objects.get_or_create(run=run, source=source)
     return SourceAdded(source=source, created=created, linked=linked)

@@ -123,6 +123,8 @@ def test_sources_are_fetched_extracted_classified_and_processed(
     completed = ResearchRun.objects.get(pk=run_a.pk).counts["sources"]
     assert completed["total"] == 7 and completed["accept"] == 2
     assert not Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+    listed = analyst_client.get(f"/api/v1/runs/{run_a.pk}/jobs/").json()["results"]
+    assert {j["job_type"] for j in listed} >= {"research.source_fetch", "research.source_process"}
 
     detail = analyst_client.get(f"/api/v1/sources/{sources[next(iter(sources))]['id']}/").json()
     assert "text" in detail and detail["fetch"] and detail["runs"][0]["run_id"] == str(run_a.pk)
