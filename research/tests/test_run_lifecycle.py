@@ -150,6 +150,7 @@ def assert_not_stuck(run: ResearchRun) -> None:
         assert waiting, "a processing run without an active job"
 
 
+@pytest.mark.sqlite
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("status", list(MAKERS))
 def test_status_action_matrix(status, action, reviewer_client, run_a) -> None:
