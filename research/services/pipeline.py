@@ -175,6 +175,7 @@ def run_start(*, run: ResearchRun, actor: Actor) -> jobs.Job:
         if run.status == RunStatus.DRAFT and not total:
             raise Conflict(MSG_NO_SOURCES.format(id=run.pk))
         run_transition(run=run, action="start", last_error="")
+        sources_reset_failed(run=run)  # failed for another run: this one tries again
         steps_ensure(run)
         job = enqueue_pipeline(run)
         event_record(
@@ -285,13 +286,18 @@ def run_fail(*, run: ResearchRun, error: str, job_id: int | None = None) -> bool
     return True
 
 
-def run_pipeline_retry(*, run: ResearchRun) -> int:
-    """Resume a run whose processing failed (the caller moved it back to processing): its
-    failed sources start their stage again, the others go on from where they are."""
+def sources_reset_failed(*, run: ResearchRun) -> None:
+    """The run's failed sources will try their stage again (on start and retry)."""
     Source.objects.filter(runsource__run=run, state=SourceState.FAILED).update(
         state=SourceState.PENDING, error="", updated_at=timezone.now()
     )
     RunSource.objects.filter(run=run).exclude(error="").update(error="")
+
+
+def run_pipeline_retry(*, run: ResearchRun) -> int:
+    """Resume a run whose processing failed (the caller moved it back to processing): its
+    failed sources start their stage again, the others go on from where they are."""
+    sources_reset_failed(run=run)
     return enqueue_pipeline(run).pk
 
 

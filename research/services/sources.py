@@ -197,12 +197,22 @@ def _add_one(run: ResearchRun, new: SourceNew) -> SourceAdded:
     if not created:
         # The source's lock orders this link with the stage jobs that move it on.
         source = Source.objects.select_for_update().get(pk=source.pk)
-        if not source.stage:  # a bundle or list source joins the pipeline
-            source.stage, source.state = SourceStage.QUEUED, SourceState.PENDING
-            source.updated_at = timezone.now()
-            source.save(update_fields=["stage", "state", "updated_at"])
+        _enrol(source)
     _, linked = RunSource.objects.get_or_create(run=run, source=source)
     return SourceAdded(source=source, created=created, linked=linked)
+
+
+def _enrol(source: Source) -> None:
+    """A known source joins the pipeline (a bundle or list source), or tries again the
+    stage that failed for another run."""
+    if not source.stage:
+        source.stage, source.state = SourceStage.QUEUED, SourceState.PENDING
+    elif source.state == SourceState.FAILED:
+        source.state, source.error = SourceState.PENDING, ""
+    else:
+        return
+    source.updated_at = timezone.now()
+    source.save(update_fields=["stage", "state", "error", "updated_at"])
 
 
 def _find_or_create(tenant_id: int, new: SourceNew) -> tuple[Source, bool]:

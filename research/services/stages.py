@@ -239,7 +239,13 @@ def _extract(source: Source) -> tuple[Extraction | None, bool]:
     body, content_type = material
     if content_type not in SUPPORTED_CONTENT_TYPES:
         return None, True
-    return extract(body=body, content_type=content_type, url=source.url or None), False
+    extraction = extract(
+        body=body,
+        content_type=content_type,
+        url=source.url or None,
+        charset=source.fetch.get("charset"),  # the server's, for fetched text
+    )
+    return extraction, False
 
 
 def extraction_fields(source: Source, extraction: Extraction | None, unsupported: bool) -> None:

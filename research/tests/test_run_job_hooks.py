@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test import override_settings
 
 import jobs
 from ats.actors import Actor
@@ -133,6 +134,7 @@ def test_retrying_a_stage_job_of_a_cancelled_run_is_refused(run_a) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@override_settings(JOBS_HEARTBEAT_INTERVAL=0.2, JOBS_POLL_INTERVAL=0.05)
 def test_cancel_during_ingestion_answers_at_once_and_rolls_back(
     analyst_client, run_a, tenant_a, monkeypatch
 ) -> None:

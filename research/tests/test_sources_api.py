@@ -159,3 +159,29 @@ def test_source_detail_and_list_filters(analyst_client, run_a) -> None:
     assert analyst_client.get(url(run_a), {"stage": "classified"}).json()["results"] == []
     bad = analyst_client.get(url(run_a), {"decision": "maybe"})
     assert bad.status_code == 400 and locs(bad) == ["decision"]
+
+
+def test_a_known_bundle_source_joins_the_pipeline(analyst_client, run_a, tenant_a) -> None:
+    from .builders import sha
+
+    bundle_source = Source.objects.create(tenant=tenant_a, sha256=sha(TEXT), text=TEXT)
+    assert (bundle_source.kind, bundle_source.stage) == ("bundle", "")
+    response = post(analyst_client, run_a, {"kind": "text", "content_text": TEXT})
+    assert response.status_code == 201
+    assert (response.json()["id"], response.json()["created"]) == (bundle_source.pk, False)
+    bundle_source.refresh_from_db()
+    assert (bundle_source.kind, bundle_source.stage, bundle_source.state) == (
+        "bundle",
+        "queued",
+        "pending",
+    )
+
+
+def test_a_source_that_failed_for_another_run_tries_again(
+    analyst_client, run_a, make_run, tenant_a
+) -> None:
+    first = post(analyst_client, run_a, {"kind": "text", "content_text": TEXT}).json()
+    Source.objects.filter(pk=first["id"]).update(state="failed", error="boom")
+    other = make_run(tenant_a)
+    again = post(analyst_client, other, {"kind": "text", "content_text": TEXT}).json()
+    assert (again["id"], again["state"], again["source_error"]) == (first["id"], "pending", "")

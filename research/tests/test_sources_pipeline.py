@@ -148,10 +148,10 @@ def test_a_failed_stage_fails_the_run_and_retry_resumes_there(
         add(analyst_client, run_a, {"kind": "text", "title": "Broken", "content_text": "x " * 300})
         real_extract = stages.extract
 
-        def failing_extract(*, body, content_type, url=None):
+        def failing_extract(*, body, **kwargs):
             if body.startswith(b"x x"):
                 raise RuntimeError("parser crashed")
-            return real_extract(body=body, content_type=content_type, url=url)
+            return real_extract(body=body, **kwargs)
 
         monkeypatch.setattr(stages, "extract", failing_extract)
         analyst_client.post(f"/api/v1/runs/{run_a.pk}/start/")
