@@ -136,7 +136,7 @@ class FetchResult:
     size: int
     material_hash: str  # SHA-256 hex of body
     charset: str | None = None  # from the Content-Type header, for decoding text
-    declared_content_type: str = ""  # as the server sent it, when it differs after sniffing
+    declared_content_type: str = ""  # as the server sent it (sniffing may replace a generic one)
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)

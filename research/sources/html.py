@@ -179,6 +179,11 @@ def _signals(tree: etree._Element) -> dict[str, Any]:
         "h1": first_heading,
         "password_field": bool(password_fields),
         "login_form": any(field.xpath("ancestor::form") for field in password_fields),
+        # Outside headers, menus and dialogs: the page itself asks for a password.
+        "password_in_content": any(
+            not any(_is_boilerplate(ancestor) for ancestor in field.iterancestors())
+            for field in password_fields
+        ),
         "paywall_markup": paywall,
         "noindex": "noindex" in robots,
         "page_words": page_words,
