@@ -223,6 +223,8 @@ def _material(source: Source) -> tuple[bytes, str] | None:
             tenant_id=source.tenant_id, body=body, content_type="text/plain"
         )
         return body, "text/plain"
+    if source.fetch and not source.fetch.get("error"):
+        return b"", source.mime_type  # fetched, with an empty body
     return None
 
 

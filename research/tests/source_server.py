@@ -93,6 +93,7 @@ DEFAULT_PAGES = {
     "/error-page": (200, "text/html; charset=utf-8", ERROR_PAGE),
     "/plain": (200, "text/plain; charset=utf-8", PLAIN_TEXT),
     "/missing": (404, "text/html", b"<html><body>Not here</body></html>"),
+    "/empty": (200, "text/html", b""),
 }
 
 

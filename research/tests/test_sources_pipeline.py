@@ -64,7 +64,7 @@ def test_sources_are_fetched_extracted_classified_and_processed(
     beta = CompanyFactory(tenant=tenant_a, name="Beta Motion", domain="beta.example")
     CompanyFactory(tenant=tenant_a, name="Gamma Unmentioned", domain="gamma.example")
     with serve() as server:
-        paths = ["/good", "/near-copy", "/thin", "/login", "/error-page", "/missing"]
+        paths = ["/good", "/near-copy", "/thin", "/login", "/error-page", "/missing", "/empty"]
         add(analyst_client, run_a, [{"kind": "url", "url": server.url(p)} for p in paths])
         add(
             analyst_client,
@@ -95,6 +95,7 @@ def test_sources_are_fetched_extracted_classified_and_processed(
         assert code in decision[page][1]
         assert decision[page][0] == decision_for(decision[page][1])
     assert decision["missing"] == ("reject", ["REJECT_FETCH_FAILED"])
+    assert decision["empty"] == ("reject", ["REJECT_EMPTY_TEXT"])
     assert decision["Notes"] == ("accept", [])
     assert all(s["stage"] == "classified" and s["state"] == "done" for s in sources.values())
     near = sources[next(k for k in sources if k.endswith("/near-copy"))]
@@ -111,7 +112,7 @@ def test_sources_are_fetched_extracted_classified_and_processed(
 
     steps = {s.step_key: s for s in RunStep.objects.filter(run=run_a, bundle__isnull=True)}
     assert [steps[k].status for k in ("fetch", "extract", "classify", "process")] == ["ok"] * 4
-    assert steps["fetch"].outputs == {"total": 6, "done": 6, "running": 0, "failed": 0}
+    assert steps["fetch"].outputs == {"total": 7, "done": 7, "running": 0, "failed": 0}
     assert all(s.started_at and s.finished_at for s in steps.values())
     events = [
         e["event_type"]
@@ -121,7 +122,7 @@ def test_sources_are_fetched_extracted_classified_and_processed(
     assert "run_started" in events and "sources_processed" in events
     assert events[-1] == "sources_completed"
     completed = ResearchRun.objects.get(pk=run_a.pk).counts["sources"]
-    assert completed["total"] == 7 and completed["accept"] == 2
+    assert completed["total"] == 8 and completed["accept"] == 2
     assert not Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
     listed = analyst_client.get(f"/api/v1/runs/{run_a.pk}/jobs/").json()["results"]
     assert {j["job_type"] for j in listed} >= {"research.source_fetch", "research.source_process"}
