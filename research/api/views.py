@@ -20,7 +20,7 @@ from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
 from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunSource, RunStep
-from research.schemas import MAX_SOURCES_PER_REQUEST
+from research.schemas import MAX_SOURCES_PER_REQUEST, SourceTextInput, SourceUrlInput
 from research.selectors import (
     filter_prospects,
     filter_run_sources,
@@ -48,6 +48,7 @@ from .serializers import (
 from .uploads import RUN_SOURCE_LIST_PARAMETERS, uploaded_file
 
 MSG_NO_BUNDLE = "This run has no bundle yet."
+SOURCE_INPUT_SCHEMAS = [SourceTextInput.model_json_schema(), SourceUrlInput.model_json_schema()]
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -232,9 +233,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         request={
             "application/json": {
                 "oneOf": [
-                    {"$ref": "#/components/schemas/SourceTextInput"},
-                    {"$ref": "#/components/schemas/SourceUrlInput"},
-                    {"type": "array", "maxItems": MAX_SOURCES_PER_REQUEST},
+                    *SOURCE_INPUT_SCHEMAS,
+                    {
+                        "type": "array",
+                        "items": {"oneOf": SOURCE_INPUT_SCHEMAS},
+                        "minItems": 1,
+                        "maxItems": MAX_SOURCES_PER_REQUEST,
+                    },
                 ]
             },
             "multipart/form-data": {

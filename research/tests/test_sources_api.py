@@ -185,3 +185,13 @@ def test_a_source_that_failed_for_another_run_tries_again(
     other = make_run(tenant_a)
     again = post(analyst_client, other, {"kind": "text", "content_text": TEXT}).json()
     assert (again["id"], again["state"], again["source_error"]) == (first["id"], "pending", "")
+
+
+def test_the_sources_list_reads_in_constant_queries(
+    analyst_client, run_a, django_assert_max_num_queries
+) -> None:
+    items = [{"kind": "text", "content_text": f"Source {i}: " + "words " * 20} for i in range(40)]
+    assert post(analyst_client, run_a, items).status_code == 201
+    with django_assert_max_num_queries(8):
+        response = analyst_client.get(url(run_a))
+    assert len(response.json()["results"]) == 40
