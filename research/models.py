@@ -210,6 +210,9 @@ class StepType(models.TextChoices):
     VALIDATE = "validate"
     COMPOSE = "compose"
     FINALIZE = "finalize"
+    # The source pipeline's own stages (bundles use the six above).
+    CLASSIFY = "classify"
+    PROCESS = "process"
 
 
 class StepStatus(models.TextChoices):
@@ -245,44 +248,199 @@ class RunStep(TenantScopedModel):
             models.UniqueConstraint(
                 fields=["run", "bundle", "step_key"], name="step_unique_key_per_bundle"
             ),
+            # The source pipeline's steps (no bundle): one row per stage and run.
+            models.UniqueConstraint(
+                fields=["run", "step_key"],
+                condition=Q(bundle__isnull=True),
+                name="step_unique_pipeline_key",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.step_key} ({self.status})"
 
 
-class Source(TenantScopedModel):
-    """A document the research read, content-addressed per tenant by the SHA-256 of its text."""
+class SourceKind(models.TextChoices):
+    BUNDLE = "bundle", "Research bundle"
+    LIST = "list", "Company list"
+    TEXT = "text", "Pasted text"
+    URL = "url", "URL"
+    FILE = "file", "Uploaded file"
+
+
+# Kinds that analysts add and the pipeline fetches, extracts and classifies.
+PIPELINE_KINDS = (SourceKind.TEXT, SourceKind.URL, SourceKind.FILE)
+
+
+class SourceStage(models.TextChoices):
+    """The last pipeline stage a source completed ("" : not in the pipeline)."""
+
+    QUEUED = "queued", "Queued"
+    FETCHED = "fetched", "Fetched"
+    EXTRACTED = "extracted", "Extracted"
+    CLASSIFIED = "classified", "Classified"
+
+
+class SourceState(models.TextChoices):
+    """Where the source stands within its stage: waiting for, doing or failing the next."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class SourceDecision(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    FLAG = "flag", "Flag"
+    REJECT = "reject", "Reject"
+
+
+class SourceMaterial(TenantScopedModel):
+    """The raw bytes of a source as received (upload, fetch, pasted text), kept so that
+    sources can be extracted again without fetching. Content-addressed per tenant."""
 
     sha256 = models.CharField("SHA-256", max_length=64)
+    content_type = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    body = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "sha256"], name="material_unique_sha"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type}, {self.size:,} bytes ({self.sha256[:12]})"
+
+
+class SourceQuerySet(TenantQuerySet):
+    def in_pipeline(self) -> SourceQuerySet:
+        """Sources that the pipeline fetches, extracts and classifies."""
+        return self.exclude(stage="")
+
+
+class Source(TenantScopedModel):
+    """A document the research read.
+
+    `sha256` addresses the source's material per tenant: the SHA-256 of the text of bundle,
+    list and pasted sources, of the bytes of uploaded files. A URL source has none (what a
+    URL serves changes over time); it is known by its URL until fetched. Pipeline sources
+    (`stage` not empty) carry their stage, state, intrinsic decision and hashes; decisions
+    relative to a run (near-duplicates among its sources) live on `RunSource`.
+    """
+
+    kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.BUNDLE)
+    sha256 = models.CharField("SHA-256", max_length=64, null=True, blank=True)
     title = models.CharField(max_length=1000, blank=True)
     url = models.URLField(max_length=2000, blank=True)
     mime_type = models.CharField(max_length=200, blank=True)
     text = models.TextField()
     retrieved_at = models.DateTimeField(null=True, blank=True)
     meta = models.JSONField(default=dict, blank=True)
-    runs = models.ManyToManyField(ResearchRun, through="RunSource", related_name="sources")
+    runs = models.ManyToManyField(
+        ResearchRun, through="RunSource", through_fields=("source", "run"), related_name="sources"
+    )
+    stage = models.CharField(max_length=20, choices=SourceStage.choices, blank=True)
+    state = models.CharField(max_length=20, choices=SourceState.choices, blank=True)
+    decision = models.CharField(max_length=10, choices=SourceDecision.choices, blank=True)
+    reason_codes = models.JSONField(default=list, blank=True)
+    # Thresholds and measured values behind each reason code.
+    classification = models.JSONField(default=dict, blank=True)
+    word_count = models.PositiveIntegerField(null=True, blank=True)
+    text_hash = models.CharField("text SHA-256", max_length=64, blank=True)
+    material_hash = models.CharField("material SHA-256", max_length=64, blank=True)
+    extractor_version = models.CharField(max_length=50, blank=True)
+    # What extraction found besides the text: kind, title, PDF status, classification signals.
+    extraction = models.JSONField(default=dict, blank=True)
+    # The fetch record: status, final URL, redirects, timing, sizes, hashes, or the error.
+    fetch = models.JSONField(default=dict, blank=True)
+    material = models.ForeignKey(
+        SourceMaterial, null=True, blank=True, on_delete=models.PROTECT, related_name="sources"
+    )
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = SourceQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "sha256"], name="source_unique_sha"),
+            # A URL added again before it was fetched is the same source.
+            models.UniqueConstraint(
+                fields=["tenant", "url"],
+                condition=Q(kind="url", stage="queued"),
+                name="source_unique_unfetched_url",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=SourceKind.values), name="source_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(stage="") | Q(stage__in=SourceStage.values), name="source_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state="") | Q(state__in=SourceState.values), name="source_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="") | Q(decision__in=SourceDecision.values),
+                name="source_decision_valid",
+            ),
+            # Added sources are always in the pipeline, with a state.
+            models.CheckConstraint(
+                condition=(Q(stage="") & Q(state="") & ~Q(kind__in=PIPELINE_KINDS))
+                | (~Q(stage="") & ~Q(state="")),
+                name="source_pipeline_stage_state",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="url", sha256__isnull=True)
+                | (~Q(kind="url") & Q(sha256__isnull=False)),
+                name="source_address_by_kind",
+            ),
+            # A decision exactly when classified.
+            models.CheckConstraint(
+                condition=Q(stage="classified", decision__in=SourceDecision.values)
+                | (~Q(stage="classified") & Q(decision="")),
+                name="source_decided_when_classified",
+            ),
         ]
+        indexes = [models.Index(fields=["tenant", "stage", "state"])]
 
     def __str__(self) -> str:
-        return self.title or self.url or self.sha256[:12]
+        return self.title or self.url or (self.sha256 or "")[:12] or f"Source {self.pk}"
 
 
 class RunSource(models.Model):
-    """A run cites a source."""
+    """A run cites a source. For pipeline sources it also holds what is relative to the run:
+    its decision among the run's sources (near-duplicates are flagged) and the processing
+    of accepted sources into the run's prospects."""
 
     run = models.ForeignKey(ResearchRun, on_delete=models.CASCADE)
     source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    decision = models.CharField(max_length=10, choices=SourceDecision.choices, blank=True)
+    reason_codes = models.JSONField(default=list, blank=True)
+    # The primary of this source's near-duplicate group in the run.
+    duplicate_of = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # What processing found: companies mentioned, prospects created, evidence added.
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["run", "source"], name="runsource_unique"),
+            models.CheckConstraint(
+                condition=Q(decision="") | Q(decision__in=SourceDecision.values),
+                name="runsource_decision_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(processed_at__isnull=True) | ~Q(decision=""),
+                name="runsource_processed_after_decision",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -339,6 +497,7 @@ class ProspectStatus(models.TextChoices):
 class ProspectOrigin(models.TextChoices):
     BUNDLE = "bundle", "Research bundle"
     LIST = "list", "Manual list"
+    SOURCE = "source", "Mentioned in a source"
 
 
 class Prospect(TenantScopedModel):
@@ -410,6 +569,7 @@ class Verification(models.TextChoices):
 class EvidenceType(models.TextChoices):
     SNIPPET = "snippet", "Snippet"
     MANUAL_LIST = "manual_list", "Manual list"
+    MENTION = "mention", "Mention in a source"
 
 
 class ProspectEvidence(TenantScopedModel):

@@ -26,22 +26,72 @@ from research.models import (
     ProspectStatus,
     ReviewStatus,
     RunEvent,
+    RunSource,
     RunStatus,
+    SourceDecision,
+    SourceKind,
+    SourceStage,
+    SourceState,
 )
 
 
 def run_job_ids(run_id: Any) -> list[int]:
-    """Ids of the jobs that worked on a run (from its events and bundles)."""
-    ids = set(
-        RunEvent.objects.filter(run_id=run_id, job_id__isnull=False).values_list(
-            "job_id", flat=True
+    """Ids of the jobs that worked on a run: from its events and bundles, its pipeline jobs
+    (keys `run:<id>:…`) and its sources' fetch and extract jobs (keys `source:<id>:…`)."""
+    from jobs.models import Job
+
+    from .services.pipeline import run_job_prefix, source_job_key
+    from .services.steps import EXTRACT, FETCH
+
+    source_ids = RunSource.objects.filter(run_id=run_id).values_list("source_id", flat=True)
+    keys = [source_job_key(stage, sid) for sid in source_ids for stage in (FETCH, EXTRACT)]
+    pipeline = Job.objects.filter(
+        Q(unique_key__startswith=run_job_prefix(run_id)) | Q(unique_key__in=keys)
+    ).values_list("pk", flat=True)
+    ids = (
+        set(pipeline)
+        | set(
+            RunEvent.objects.filter(run_id=run_id, job_id__isnull=False).values_list(
+                "job_id", flat=True
+            )
         )
-    ) | set(
-        Bundle.objects.filter(run_id=run_id, ingest_job_id__isnull=False).values_list(
-            "ingest_job_id", flat=True
+        | set(
+            Bundle.objects.filter(run_id=run_id, ingest_job_id__isnull=False).values_list(
+                "ingest_job_id", flat=True
+            )
         )
     )
     return sorted(ids)
+
+
+RUN_SOURCE_FILTERS = {
+    "stage": ("source__stage", SourceStage.values),
+    "state": ("source__state", SourceState.values),
+    "decision": ("decision", SourceDecision.values),
+    "kind": ("source__kind", SourceKind.values),
+}
+
+
+def filter_run_sources(queryset: QuerySet, params: Any) -> QuerySet:
+    """`?stage=`, `?state=`, `?decision=` (in the run), `?kind=`, each comma-separated;
+    raises InvalidInput naming a bad parameter."""
+    errors = []
+    for name, (lookup, choices) in RUN_SOURCE_FILTERS.items():
+        if not params.get(name):
+            continue
+        values = params[name].split(",")
+        if bad := [v for v in values if v not in choices]:
+            errors.append(
+                FieldError(
+                    name,
+                    f"Unknown {name} {bad[0]!r}; use {', '.join(choices)}.",
+                    "invalid_choice",
+                )
+            )
+        queryset = queryset.filter(**{f"{lookup}__in": values})
+    if errors:
+        raise InvalidInput("Invalid query parameters.", errors=errors)
+    return queryset
 
 
 def filter_runs(queryset: QuerySet, params: Any) -> QuerySet:

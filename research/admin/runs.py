@@ -24,6 +24,9 @@ from .review import RunReviewAdminMixin, review_link
 
 TIMELINE_LENGTH = 200
 
+from .lifecycle import cancel_runs, retry_runs, start_runs
+from .sources import RunSourceInline
+
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
     model = RunStep
@@ -79,7 +82,8 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
             },
         ),
     ]
-    inlines = [RunStepInline]
+    inlines = [RunStepInline, RunSourceInline]
+    actions = [start_runs, cancel_runs, retry_runs]
     change_form_template = "admin/research/researchrun/change_form.html"
     add_role = None  # runs are created by research agents over the API
     change_role = MemberRole.ANALYST

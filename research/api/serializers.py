@@ -13,6 +13,7 @@ from research.models import (
     ProspectMetric,
     ResearchRun,
     RunEvent,
+    RunSource,
     RunStep,
     Source,
 )
@@ -214,12 +215,137 @@ class ProspectMetricSerializer(serializers.ModelSerializer):
         ]
 
 
+SOURCE_FIELDS = [
+    "id",
+    "kind",
+    "title",
+    "url",
+    "mime_type",
+    "sha256",
+    "material_hash",
+    "text_hash",
+    "word_count",
+    "stage",
+    "state",
+    "decision",
+    "reason_codes",
+    "error",
+    "extractor_version",
+    "retrieved_at",
+    "created_at",
+    "updated_at",
+]
+
+
 class SourceSerializer(serializers.ModelSerializer):
+    """A source as the tenant knows it: its intrinsic decision (not relative to a run)."""
+
+    sha256 = serializers.CharField(allow_null=True, read_only=True)
+
     class Meta:
         model = Source
-        fields = ["id", "sha256", "title", "url", "mime_type", "retrieved_at", "meta", "created_at"]
+        fields = SOURCE_FIELDS
+
+
+class SourceRunSerializer(serializers.ModelSerializer):
+    """The source's place in one run (the decision there may add FLAG_DUPLICATE_TEMPLATE)."""
+
+    run_id = serializers.UUIDField(read_only=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
+
+    class Meta:
+        model = RunSource
+        fields = [
+            "run_id",
+            "decision",
+            "reason_codes",
+            "duplicate_of",
+            "processed_at",
+            "result",
+            "error",
+            "created_at",
+        ]
 
 
 class SourceDetailSerializer(SourceSerializer):
+    """`GET /sources/{id}/`: with the extracted text (whatever the decision), the fetch
+    record, what extraction and classification found, and the source's runs."""
+
+    runs = serializers.SerializerMethodField()
+
     class Meta(SourceSerializer.Meta):
-        fields = [*SourceSerializer.Meta.fields, "text"]
+        fields = [
+            *SOURCE_FIELDS,
+            "text",
+            "fetch",
+            "extraction",
+            "classification",
+            "meta",
+            "runs",
+        ]
+
+    def get_runs(self, source: Source) -> list[dict[str, Any]]:
+        links = RunSource.objects.filter(source=source).order_by("created_at", "id")
+        return SourceRunSerializer(links, many=True).data
+
+
+class RunSourceSerializer(serializers.ModelSerializer):
+    """A source in a run's list: the source's fields with the run's decision and reason
+    codes (`source_decision` is the source's own, without the run's near-duplicates)."""
+
+    id = serializers.IntegerField(source="source_id", read_only=True)
+    kind = serializers.CharField(source="source.kind", read_only=True)
+    title = serializers.CharField(source="source.title", read_only=True)
+    url = serializers.CharField(source="source.url", read_only=True)
+    mime_type = serializers.CharField(source="source.mime_type", read_only=True)
+    sha256 = serializers.CharField(source="source.sha256", allow_null=True, read_only=True)
+    material_hash = serializers.CharField(source="source.material_hash", read_only=True)
+    text_hash = serializers.CharField(source="source.text_hash", read_only=True)
+    word_count = serializers.IntegerField(source="source.word_count", allow_null=True)
+    stage = serializers.CharField(source="source.stage", read_only=True)
+    state = serializers.CharField(source="source.state", read_only=True)
+    source_decision = serializers.CharField(source="source.decision", read_only=True)
+    source_reason_codes = serializers.JSONField(source="source.reason_codes", read_only=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
+    source_error = serializers.CharField(source="source.error", read_only=True)
+    fetch = serializers.JSONField(source="source.fetch", read_only=True)
+    added_at = serializers.DateTimeField(source="created_at", read_only=True)
+    created = serializers.SerializerMethodField()
+    linked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RunSource
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "url",
+            "mime_type",
+            "sha256",
+            "material_hash",
+            "text_hash",
+            "word_count",
+            "stage",
+            "state",
+            "decision",
+            "reason_codes",
+            "source_decision",
+            "source_reason_codes",
+            "duplicate_of",
+            "processed_at",
+            "result",
+            "error",
+            "source_error",
+            "fetch",
+            "added_at",
+            "created",
+            "linked",
+        ]
+
+    def get_created(self, link: RunSource) -> bool | None:
+        """Answers to POST only: a new source (False: the tenant knew it already)."""
+        return self.context.get("created", {}).get(link.source_id)
+
+    def get_linked(self, link: RunSource) -> bool | None:
+        """Answers to POST only: newly added to this run (False: it was there already)."""
+        return self.context.get("linked", {}).get(link.source_id)

@@ -9,19 +9,30 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ats.api.parsers import LimitedJSONParser
 from ats.api.viewsets import TenantScopedViewSet
 from ats.models import MemberRole
 from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
-from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunStep, Source
-from research.selectors import filter_prospects, filter_runs, prospects_with_counts, run_job_ids
+from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunSource, RunStep
+from research.schemas import MAX_SOURCES_PER_REQUEST, SourceTextInput, SourceUrlInput
+from research.selectors import (
+    filter_prospects,
+    filter_run_sources,
+    filter_runs,
+    prospects_with_counts,
+    run_job_ids,
+)
 from research.services import bundles as bundle_services
 from research.services import runs as run_services
 from research.services.lists import list_submit
+from research.services.pipeline import run_start
+from research.services.sources import source_file_parse, source_inputs_parse, sources_add
 
 from .prospects import PROSPECT_LIST_PARAMETERS, prospects_csv
 from .serializers import (
@@ -29,11 +40,12 @@ from .serializers import (
     ProspectSerializer,
     RunEventSerializer,
     RunSerializer,
+    RunSourceSerializer,
     RunStepSerializer,
     RunWithJobSerializer,
-    SourceSerializer,
     ValidationAnswerSerializer,
 )
+from .uploads import RUN_SOURCE_LIST_PARAMETERS, uploaded_file
 
 MSG_NO_BUNDLE = "This run has no bundle yet."
 APPROVE_DESCRIPTION = """Approve the bundle awaiting review and queue its ingestion.
@@ -48,6 +60,7 @@ current pending bundle is approved, whatever it is.
 with `company_id`, an existing company of your tenant, which overrides automatic matching.
 An unknown index or company answers 400 naming `decisions.N.company` or
 `decisions.N.company_id`."""
+SOURCE_INPUT_SCHEMAS = [SourceTextInput.model_json_schema(), SourceUrlInput.model_json_schema()]
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -64,6 +77,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         "cancel": MemberRole.ANALYST,
         "retry": MemberRole.ANALYST,
         "lists": MemberRole.ANALYST,
+        "sources": MemberRole.ANALYST,
+        "start": MemberRole.ANALYST,
         "approve": MemberRole.REVIEWER,
         "reject": MemberRole.REVIEWER,
     }
@@ -231,11 +246,84 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
             )
         return self._paginated(queryset, ProspectSerializer)
 
-    @extend_schema(responses=SourceSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        methods=["GET"],
+        parameters=RUN_SOURCE_LIST_PARAMETERS,
+        responses=RunSourceSerializer(many=True),
+        description="The run's sources with their stage, state, and decision in the run.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={
+            "application/json": {
+                "oneOf": [
+                    *SOURCE_INPUT_SCHEMAS,
+                    {
+                        "type": "array",
+                        "items": {"oneOf": SOURCE_INPUT_SCHEMAS},
+                        "minItems": 1,
+                        "maxItems": MAX_SOURCES_PER_REQUEST,
+                    },
+                ]
+            },
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "title": {"type": "string"},
+                },
+                "required": ["file"],
+            },
+        },
+        responses={201: RunSourceSerializer, 200: RunSourceSerializer},
+        description=(
+            "Add sources: `{kind: text, title, content_text}`, `{kind: url, url, title}`, a "
+            "list of those, or a multipart `file` (HTML, XHTML, PDF or plain text by content; "
+            "at most 10 MB; else 415). A source the tenant already has is linked, not copied. "
+            "201 when a source was added to the run, 200 when all were there already; a list "
+            "answers `{results: [...]}`."
+        ),
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[LimitedJSONParser, MultiPartParser],
+    )
     def sources(self, request: Request, pk: str) -> Response:
         run = self.get_object()
-        return self._paginated(Source.objects.filter(runsource__run=run), SourceSerializer)
+        if request.method == "GET":
+            links = filter_run_sources(
+                RunSource.objects.filter(run=run).select_related("source").defer("source__text"),
+                request.query_params,
+            )
+            return self._paginated(links, RunSourceSerializer)
+        single = not isinstance(request.data, list)
+        if request.content_type.startswith("multipart/"):
+            news = [source_file_parse(uploaded_file(request))]
+        else:
+            news = source_inputs_parse(request.data)
+        added = sources_add(run=run, sources=news, actor=self.tenant_context.actor)
+        links = {
+            link.source_id: link
+            for link in RunSource.objects.filter(
+                run=run, source_id__in=[a.source.pk for a in added]
+            ).select_related("source")
+        }
+        context = {
+            "created": {a.source.pk: a.created for a in added},
+            "linked": {a.source.pk: a.linked for a in added},
+        }
+        items = RunSourceSerializer([links[a.source.pk] for a in added], many=True, context=context)
+        status_code = 201 if any(a.linked for a in added) else 200
+        return Response(items.data[0] if single else {"results": items.data}, status=status_code)
+
+    @extend_schema(request=None, responses=RunWithJobSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str) -> Response:
+        run = self.get_object()
+        job = run_start(run=run, actor=self.tenant_context.actor)
+        run.refresh_from_db()
+        return Response(RunWithJobSerializer(run, context={"job_id": job.pk}).data)
 
     @extend_schema(responses=JobSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -335,3 +335,54 @@ def bundle_retry_ingest(*, run: ResearchRun, actor: Actor) -> int:
     bundle.run = run
     bundle_transition(bundle=bundle, action="retry")
     return _enqueue_ingest(bundle).pk
+
+
+MSG_INGEST_RETRY_REFUSED = (
+    "Retrying this ingestion job cannot help: its run is {status} and its bundle {bundle}. "
+    "Retry the run when it failed, or upload and approve the bundle again."
+)
+
+
+def bundle_ingest_cancelled(*, bundle_id: str, job_id: int) -> None:
+    """The ingest job was cancelled and has stopped (its transaction rolled back): a run
+    still ingesting is cancelled too, so that it never stays `ingesting` without a job."""
+    from .runs import run_cancel
+
+    bundle = Bundle.objects.select_related("run__tenant").filter(pk=bundle_id).first()
+    if bundle is None:
+        return
+    run = bundle.run
+    if run.status == RunStatus.INGESTING:
+        run_cancel(
+            run=run,
+            actor=Actor.system("jobs"),
+            reason=f"Cancelled because ingestion job #{job_id} was cancelled.",
+        )
+        return
+    event_record(
+        run=run,
+        event_type="ingest_cancelled",
+        actor=Actor.system("worker"),
+        message=f"Ingestion job #{job_id} stopped; nothing it wrote was kept.",
+        data={"bundle_id": str(bundle.pk)},
+        job_id=job_id,
+    )
+
+
+def bundle_ingest_retried(*, bundle_id: str, job_id: int) -> None:
+    """The ingest job is queued again from the jobs admin or API: a failed run goes through
+    its own retry (back to `ingesting`); a run that cannot use the job refuses (409)."""
+    from .runs import run_retry
+
+    bundle = Bundle.objects.select_related("run__tenant").filter(pk=bundle_id).first()
+    if bundle is None:
+        raise Conflict("The bundle of this ingestion job no longer exists.")
+    run = bundle.run
+    if run.status == RunStatus.FAILED and run.failed_from == RunStatus.INGESTING:
+        run_retry(run=run, actor=Actor.system("jobs"))
+    elif not (run.status == RunStatus.INGESTING and bundle.status == BundleStatus.APPROVED):
+        raise Conflict(
+            MSG_INGEST_RETRY_REFUSED.format(
+                status=run.status.replace("_", " "), bundle=f"is {bundle.status}"
+            )
+        )

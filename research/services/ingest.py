@@ -47,6 +47,7 @@ from research.schemas import RunBundleV1, validate_bundle
 
 from .decisions import decisions_of
 from .events import event_record
+from .locks import lock_run_key_share
 from .matching import (
     CompanyRef,
     Match,
@@ -97,7 +98,10 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
     `checkpoint` is called between phases; the job passes `raise_if_cancelled`, so a
     cancelled run stops there and the transaction rolls back.
     """
-    run = ResearchRun.objects.select_for_update().select_related("tenant").get(pk=bundle.run_id)
+    # Not FOR UPDATE: a cancel must not wait for the whole ingestion (it is seen at the next
+    # checkpoint, and the final status update then matches no row).
+    lock_run_key_share(bundle.run_id)
+    run = ResearchRun.objects.select_related("tenant").get(pk=bundle.run_id)
     bundle = Bundle.objects.get(pk=bundle.pk)  # fresh status, same transaction
     if bundle.status != BundleStatus.APPROVED or run.status != RunStatus.INGESTING:
         raise IngestError(

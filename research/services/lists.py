@@ -24,6 +24,7 @@ from research.models import (
     RunSource,
     RunStatus,
     Source,
+    SourceKind,
     Verification,
 )
 
@@ -138,6 +139,7 @@ def list_submit(
                 "mime_type": "text/plain",
                 "text": text,
                 "meta": {"kind": "manual_list"},
+                "kind": SourceKind.LIST,
             },
         )
         RunSource.objects.get_or_create(run=run, source=source)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-import jobs
 from ats.actors import Actor
 from ats.errors import Conflict, FieldError, InvalidInput, ServiceError
 from ats.models import Role, Tenant
+from jobs.models import Job
 from research.inputs import RunCreate, RunUpdate
 from research.models import Bundle, BundleStatus, ResearchRun, RunStatus
 
+from . import pipeline
 from .events import event_record
 from .status import run_transition
+from .steps import steps_refresh
 
 MSG_UNKNOWN_ROLE = "No role with id {role_id} in this tenant."
 MSG_IDEMPOTENCY_MISMATCH = (
@@ -20,7 +22,9 @@ MSG_IDEMPOTENCY_MISMATCH = (
     "different run."
 )
 
-MSG_NOTHING_TO_RETRY = "Only a run whose ingestion failed can be retried; this run is {status}."
+MSG_NOTHING_TO_RETRY = (
+    "Only a failed run can be retried (it goes back to the step that failed); this run is {status}."
+)
 
 
 class IdempotencyMismatch(ServiceError):
@@ -108,43 +112,57 @@ def run_update(*, run: ResearchRun, data: RunUpdate, actor: Actor) -> ResearchRu
     return run
 
 
-def run_cancel(*, run: ResearchRun, actor: Actor) -> ResearchRun:
-    """Cancel an active run; a running ingest job stops at its next safe point."""
+def run_cancel(*, run: ResearchRun, actor: Actor, reason: str = "") -> ResearchRun:
+    """Cancel an active run at once. Its queued jobs are cancelled; a running one is asked
+    to stop at its next safe point, where its transaction rolls back (ingestion) or it finds
+    the run no longer processing (the source pipeline). Nothing here waits for a job."""
     with transaction.atomic():
-        previous = run.status
+        # FOR NO KEY UPDATE: orders this with other writers of the run's status, but not
+        # with an ingestion (which holds the run FOR KEY SHARE).
+        previous = (
+            ResearchRun.objects.select_for_update(no_key=True)
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .get()
+        )
         run_transition(run=run, action="cancel")
-        job_id = None
+        job_ids = []
         if previous == RunStatus.INGESTING:
-            bundle = (
-                Bundle.objects.filter(run=run, status=BundleStatus.APPROVED)
-                .select_related("ingest_job")
-                .first()
-            )
-            if bundle is not None and bundle.ingest_job is not None:
-                jobs.cancel(bundle.ingest_job)
-                job_id = bundle.ingest_job_id
+            bundle = Bundle.objects.filter(run=run, status=BundleStatus.APPROVED).first()
+            if bundle is not None and bundle.ingest_job_id is not None:
+                job_ids += pipeline.jobs_cancel(
+                    Job.objects.filter(pk=bundle.ingest_job_id).active()
+                )
+        elif previous == RunStatus.PROCESSING:
+            job_ids += pipeline.run_jobs_cancel(run=run)
         event_record(
             run=run,
             event_type="run_cancelled",
             actor=actor,
-            message=f"Cancelled while {previous.replace('_', ' ')}.",
-            data={"previous_status": previous},
-            job_id=job_id,
+            message=reason or f"Cancelled while {previous.replace('_', ' ')}.",
+            data={"previous_status": previous, "jobs_cancelled": job_ids},
+            job_id=job_ids[0] if job_ids else None,
         )
+    if previous == RunStatus.PROCESSING:
+        steps_refresh(run)
     return run
 
 
 def run_retry(*, run: ResearchRun, actor: Actor) -> tuple[ResearchRun, int | None]:
-    """Send a failed run back to the step that failed. Returns the run and the new job's id."""
+    """Send a failed run back to the step that failed: ingestion requeues its bundle's
+    ingest job; processing resumes every unfinished source from the stage it is in (failed
+    sources start that stage again). Returns the run and the job now working on it."""
     from .bundles import bundle_retry_ingest
 
-    if run.failed_from != RunStatus.INGESTING:
-        # Ingestion is the only step that can fail today (the source pipeline adds more).
-        raise Conflict(MSG_NOTHING_TO_RETRY.format(status=run.status))
+    if run.failed_from not in (RunStatus.INGESTING, RunStatus.PROCESSING):
+        raise Conflict(MSG_NOTHING_TO_RETRY.format(status=run.status.replace("_", " ")))
     with transaction.atomic():
         target = run.failed_from
         run_transition(run=run, action="retry", target=target, last_error="", failed_from="")
-        job_id = bundle_retry_ingest(run=run, actor=actor)
+        if target == RunStatus.INGESTING:
+            job_id = bundle_retry_ingest(run=run, actor=actor)
+        else:
+            job_id = pipeline.run_pipeline_retry(run=run)
         event_record(
             run=run,
             event_type="run_retried",
@@ -152,4 +170,6 @@ def run_retry(*, run: ResearchRun, actor: Actor) -> tuple[ResearchRun, int | Non
             message=f"Retried: back to {target.replace('_', ' ')}.",
             job_id=job_id,
         )
+    if target == RunStatus.PROCESSING:
+        steps_refresh(run)
     return run, job_id
