@@ -28,7 +28,10 @@ class RequestContextFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        context = request_context.current()
+        # django.request logs 4xx/5xx after the middleware returned, with the request attached.
+        context = request_context.current() or getattr(
+            getattr(record, "request", None), "request_context", None
+        )
         values = {
             "request_id": context.request_id if context else "",
             "tenant": context.tenant if context else "",

@@ -111,6 +111,7 @@ class RequestObservabilityMiddleware:
         )
         started = time.perf_counter()
         with request_context.bind(request_id=request_id) as context:
+            request.request_context = context  # for log lines written after we return
             HTTP_REQUESTS_IN_PROGRESS.inc()
             try:
                 response = self.get_response(request)
@@ -121,8 +122,7 @@ class RequestObservabilityMiddleware:
             method = request.method if request.method in KNOWN_METHODS else "other"
             HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
             HTTP_REQUEST_DURATION.labels(route, method).observe(duration)
-            tenant, actor = _caller(request, context)
-            self._log(request, response, route=route, duration=duration, tenant=tenant, actor=actor)
+            self._log(request, response, context, route=route, duration=duration)
         response[request_context.REQUEST_ID_HEADER] = request_id
         return response
 
@@ -130,12 +130,12 @@ class RequestObservabilityMiddleware:
         self,
         request: HttpRequest,
         response: HttpResponse,
+        context: request_context.RequestContext,
         *,
         route: str,
         duration: float,
-        tenant: str,
-        actor: str,
     ) -> None:
+        tenant, actor = _caller(request, context)
         status = response.status_code
         if status >= 500:
             level = logging.ERROR
@@ -155,6 +155,7 @@ class RequestObservabilityMiddleware:
             tenant or "-",
             actor or "-",
             extra={
+                "request_id": context.request_id,
                 "method": request.method,
                 "route": route,
                 "path": request.path,

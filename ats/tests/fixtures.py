@@ -63,3 +63,10 @@ def staff_member_for(db: None) -> Callable[..., object]:
         return MembershipFactory(tenant=tenant, role=role).user
 
     return make
+
+
+@pytest.fixture
+def metrics_token(settings: object) -> str:
+    """/metrics opens with this token (it is closed without one when DEBUG is off)."""
+    settings.METRICS_TOKEN = "test-metrics-token"
+    return settings.METRICS_TOKEN
