@@ -68,5 +68,8 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
             "django": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            # SQL statements carry their parameters: session keys, password and key hashes.
+            # Never logged, whatever LOG_LEVEL says (Django writes them only with DEBUG on).
+            "django.db.backends": {"level": "INFO"},
         },
     }

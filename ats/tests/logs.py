@@ -13,20 +13,25 @@ from ats.logging import RequestContextFilter, logging_config
 
 @contextmanager
 def captured_logs(log_format: str, level: int = logging.INFO) -> Iterator[io.StringIO]:
-    """Every log line of every logger, formatted by the production formatter of `log_format`
-    (with the request-context filter), while the block runs."""
-    config = logging_config(log_format=log_format, level="INFO")
+    """Every log line, formatted by the production formatter of `log_format` (with the
+    request-context filter), while the block runs; loggers get the levels that the LOGGING
+    setting gives them with `LOG_LEVEL=<level>`."""
+    config = logging_config(log_format=log_format, level=logging.getLevelName(level))
     configurator = logging.config.DictConfigurator(config)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(configurator.configure_formatter(config["formatters"][log_format]))
     handler.addFilter(RequestContextFilter())
-    handler.setLevel(level)
-    loggers = [logging.getLogger(), logging.getLogger("django")]
-    saved = [(logger, logger.level) for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(level)
+    levels = {"": config["root"]["level"]} | {
+        name: logger["level"] for name, logger in config["loggers"].items()
+    }
+    saved = []
+    for name, logger_level in levels.items():
+        logger = logging.getLogger(name or None)
+        saved.append((logger, logger.level))
+        logger.setLevel(logger_level)
+        if name == "" or "handlers" in config["loggers"].get(name, {}):
+            logger.addHandler(handler)
     try:
         yield stream
     finally:
