@@ -98,7 +98,7 @@ class Progress:
             else None
         )
         if self._bar is None:
-            stream.write(f"{label}: {total:,} rows to examine")
+            stream.write(f"{label}: {total:,} rows to examine" if total else f"{label}: no rows")
 
     def advance(self, n: int) -> None:
         self.done += n
@@ -130,7 +130,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        else:
+        elif self.total:
             self.stream.write(self._line(time.monotonic()))
 
 
@@ -168,7 +168,7 @@ class BackfillCommand(BaseCommand):
     # --- what a backfill implements ---------------------------------------------------------
 
     def passes(self, **options: Any) -> Sequence[Pass]:
-        return [Pass("rows", self.get_queryset, self.process_batch)]
+        return [Pass("all", self.get_queryset, self.process_batch)]
 
     def get_queryset(self, tenant: Tenant | None) -> models.QuerySet:
         raise NotImplementedError(f"{type(self).__name__} must implement get_queryset().")
@@ -188,7 +188,7 @@ class BackfillCommand(BaseCommand):
         counts: Counter[str] = Counter()
         self._progress: Progress | None = None
         run = BackfillRun(tenant=tenant, dry_run=dry_run, counts=counts, report=self._report)
-        passes = list(self.passes(**options))
+        passes = self._passes = list(self.passes(**options))
         checkpoint = None if dry_run else self._checkpoint(tenant, passes, options["restart"])
         if checkpoint is not None:
             counts.update(checkpoint.counts)
@@ -221,7 +221,9 @@ class BackfillCommand(BaseCommand):
         pk_field = queryset.model._meta.pk
         last = pk_field.to_python(resume_after) if resume_after is not None else None
         remaining = queryset if last is None else queryset.filter(pk__gt=last)
-        label = f"{self.backfill_name} {backfill_pass.name}"
+        label, examined = self.backfill_name, "rows examined"
+        if len(self._passes) > 1:
+            label, examined = f"{label} {backfill_pass.name}", f"{backfill_pass.name}: {examined}"
         self._progress = Progress(
             label=label,
             total=remaining.count(),
@@ -234,6 +236,7 @@ class BackfillCommand(BaseCommand):
             if not rows:
                 break
             last = rows[-1].pk
+            run.count(examined, len(rows))
             if backfill_pass.atomic:
                 with transaction.atomic():
                     backfill_pass.process(rows, run)
@@ -295,6 +298,6 @@ class BackfillCommand(BaseCommand):
         title = "Dry run, nothing changed" if dry_run else "Done"
         self.stdout.write(self.style.SUCCESS(f"{self.backfill_name}: {title} in {seconds:.1f} s."))
         if not counts:
-            self.stdout.write("  nothing to do")
+            self.stdout.write("  no rows to examine")
         for what, n in counts.items():
             self.stdout.write(f"  {what}: {n:,}")

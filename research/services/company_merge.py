@@ -31,7 +31,9 @@ from research.services.matching import CompanyRef, Proposed
 SAME_DOMAIN = "same domain"
 SAME_NAME = "same name or alias"
 CONFLICTING_DOMAINS = "same name, different domain"
-AMBIGUOUS = "same name as companies of different domains"
+AMBIGUOUS = "a name shared by companies of different domains"
+TOO_MANY = "a name shared by too many companies to merge without a person"
+MAX_GROUP = 50
 FILLED_FIELDS = ("website", "hq_country", "hq_city", "sector", "description")
 
 
@@ -48,8 +50,8 @@ class RematchPlan:
     # The companies to merge, survivor (lowest id) first; empty when there is nothing to merge.
     group: tuple[CompanyRef, ...] = ()
     reason: str = ""
-    # Companies that may be the same, with why: reported, never merged.
-    probable: tuple[tuple[CompanyRef, str], ...] = ()
+    # Groups of companies that may be the same, with why: reported, never merged.
+    probable: tuple[tuple[tuple[CompanyRef, ...], str], ...] = ()
 
 
 @dataclass
@@ -104,8 +106,33 @@ def find_peers(
     return peers
 
 
-def plan_rematch(*, company: CompanyRef, domain: str, peers: Peers) -> RematchPlan:
-    """What exact matching says of `company` (whose registrable domain is `domain`)."""
+def plan_rematch(*, tenant_id: int, company: CompanyRef, domain: str, peers: Peers) -> RematchPlan:
+    """What exact matching says of `company` (whose registrable domain is `domain`).
+
+    The companies it would match, and those they would match in turn, form a group. The
+    group merges when it spans at most one registrable domain; otherwise a company without
+    a domain shares a name with companies of different domains and nobody can tell which it
+    is: the group is reported instead (once, by its oldest company).
+    """
+    linked, conflicting = _linked(company, domain, peers)
+    if not linked:
+        # Reported once, by the older of the two.
+        pairs = tuple(((company, c), CONFLICTING_DOMAINS) for c in conflicting if c.id > company.id)
+        return RematchPlan(probable=pairs)
+    group = _group(tenant_id, company, linked)
+    if group is None:
+        return RematchPlan(probable=(((company, *linked), TOO_MANY),))
+    if len({c.domain for c in group} - {""}) > 1:
+        oldest = min(c.id for c in group)
+        return RematchPlan(probable=((group, AMBIGUOUS),) if company.id == oldest else ())
+    reason = SAME_DOMAIN if any(c.domain and c.domain == domain for c in linked) else SAME_NAME
+    return RematchPlan(group=group, reason=reason)
+
+
+def _linked(
+    company: CompanyRef, domain: str, peers: Peers
+) -> tuple[list[CompanyRef], list[CompanyRef]]:
+    """(peers exact matching would take, same-name peers of another domain)."""
     domain_ids = {c.id for c in peers.by_domain}
     conflicting = [
         c
@@ -113,19 +140,47 @@ def plan_rematch(*, company: CompanyRef, domain: str, peers: Peers) -> RematchPl
         if domain and c.domain and c.domain != domain and c.id not in domain_ids
     ]
     usable = [c for c in peers.by_name if c not in conflicting and c.id not in domain_ids]
-    # Reported once, by the older of the two.
-    probable = tuple((c, CONFLICTING_DOMAINS) for c in conflicting if c.id > company.id)
-    group = {company.id: company, **{c.id: c for c in [*peers.by_domain, *usable]}}
-    if len(group) == 1:
-        return RematchPlan(probable=probable)
-    if len({c.domain for c in group.values()} - {""}) > 1:
-        # No domain of its own, and a name shared with companies of different domains:
-        # matching would not know which one it is.
-        return RematchPlan(probable=(*probable, *((c, AMBIGUOUS) for c in usable)))
-    members = tuple(sorted(group.values(), key=lambda c: c.id))
-    return RematchPlan(
-        group=members, reason=SAME_DOMAIN if domain_ids else SAME_NAME, probable=probable
-    )
+    return [*peers.by_domain, *usable], conflicting
+
+
+def _group(
+    tenant_id: int, company: CompanyRef, linked: list[CompanyRef]
+) -> tuple[CompanyRef, ...] | None:
+    """Everything reachable from `company` by exact matching, oldest first; None past
+    MAX_GROUP companies (a name so common that it needs a person anyway)."""
+    group = {company.id: company, **{c.id: c for c in linked}}
+    frontier = [c.id for c in linked]
+    while frontier:
+        if len(group) > MAX_GROUP:
+            return None
+        proposed = as_proposed(
+            Company.objects.filter(pk__in=frontier).only("pk", "name", "domain", "website")
+        )
+        peers = find_peers(tenant_id=tenant_id, companies=proposed)
+        frontier = []
+        for ref, member in proposed:
+            reached, _ = _linked(ref, member.registrable_domain, peers[ref.id])
+            for other in reached:
+                if other.id not in group:
+                    group[other.id] = other
+                    frontier.append(other.id)
+    return tuple(sorted(group.values(), key=lambda c: c.id))
+
+
+def as_proposed(companies: Sequence[Company]) -> list[tuple[CompanyRef, Proposed]]:
+    """Companies as matching sees a proposal (name, aliases, domain), in one query."""
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for company_id, alias in CompanyAlias.objects.filter(
+        company_id__in=[c.pk for c in companies]
+    ).values_list("company_id", "alias"):
+        aliases[company_id].append(alias)
+    return [
+        (
+            CompanyRef(c.pk, c.name, c.domain),
+            Proposed(name=c.name, domain=c.domain or c.website, aliases=aliases[c.pk]),
+        )
+        for c in companies
+    ]
 
 
 def companies_merge(

@@ -16,8 +16,8 @@ from ats.management.base import duration
 from ats.models import IdempotencyRecord, Tenant
 
 MSG_TOO_YOUNG = (
-    "--older-than {age} is shorter than the {lifetime} during which a repeated request must "
-    "get its first answer again; use at least {hours}h."
+    "--older-than must be at least {hours}h: for that long a repeated request must get its "
+    "first answer again."
 )
 
 
@@ -40,11 +40,7 @@ class Command(BackfillCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         age: timedelta = options["older_than"]
         if age < KEY_LIFETIME:
-            raise CommandError(
-                MSG_TOO_YOUNG.format(
-                    age=age, lifetime=KEY_LIFETIME, hours=int(KEY_LIFETIME.total_seconds() // 3600)
-                )
-            )
+            raise CommandError(MSG_TOO_YOUNG.format(hours=KEY_LIFETIME // timedelta(hours=1)))
         self.cutoff = timezone.now() - age
         super().handle(*args, **options)
 

@@ -79,7 +79,6 @@ class Command(BackfillCommand):
             if getattr(row, hashed.field) != value:
                 setattr(row, hashed.field, value)
                 stale.append(row)
-        run.count(f"{hashed.label} checked", len(rows))
         if not stale or run.dry_run:
             run.count(f"{hashed.label} stale", len(stale))
             return

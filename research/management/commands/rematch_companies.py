@@ -17,7 +17,6 @@ A dry run recomputes nothing, so its merge pass sees the names as they are store
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,11 +29,11 @@ from ats.normalize import normalize_company_name, registrable_domain
 from research.services.company_merge import (
     Peers,
     RematchPlan,
+    as_proposed,
     companies_merge,
     find_peers,
     plan_rematch,
 )
-from research.services.matching import CompanyRef, Proposed
 
 ACTOR = Actor.system("rematch_companies")
 
@@ -131,18 +130,9 @@ class Command(BackfillCommand):
     # --- pass 3: merge -------------------------------------------------------------------------
 
     def _merge_batch(self, rows: list[Company], run: BackfillRun) -> None:
-        aliases: dict[int, list[str]] = defaultdict(list)
-        for company_id, alias in CompanyAlias.objects.filter(
-            company_id__in=[c.pk for c in rows]
-        ).values_list("company_id", "alias"):
-            aliases[company_id].append(alias)
         pending = [
-            (
-                c.tenant_id,
-                CompanyRef(c.pk, c.name, c.domain),
-                Proposed(name=c.name, domain=c.domain or c.website, aliases=aliases[c.pk]),
-            )
-            for c in rows
+            (c.tenant_id, ref, proposed)
+            for c, (ref, proposed) in zip(rows, as_proposed(rows), strict=True)
             if c.pk not in self._planned_away
         ]
         peers: dict[int, Peers] = {}
@@ -156,9 +146,12 @@ class Command(BackfillCommand):
                 ]
                 peers.update(find_peers(tenant_id=tenant_id, companies=rest))
             plan = plan_rematch(
-                company=ref, domain=proposed.registrable_domain, peers=peers[ref.id]
+                tenant_id=tenant_id,
+                company=ref,
+                domain=proposed.registrable_domain,
+                peers=peers[ref.id],
             )
-            self._report_probable(ref, plan, run)
+            self._report_probable(plan, run)
             if plan.group and self._merge(plan, run, gone):
                 peers.clear()  # a merge changes who is whose peer: look them up again
 
@@ -191,10 +184,8 @@ class Command(BackfillCommand):
         return True
 
     @staticmethod
-    def _report_probable(ref: CompanyRef, plan: RematchPlan, run: BackfillRun) -> None:
-        for other, why in plan.probable:
+    def _report_probable(plan: RematchPlan, run: BackfillRun) -> None:
+        for group, why in plan.probable:
             run.count("probable duplicates reported (not merged)")
-            run.report(
-                f"Probable duplicate: {ref.name!r} (#{ref.id}, {ref.domain or 'no domain'}) and "
-                f"{other.name!r} (#{other.id}, {other.domain or 'no domain'}): {why}."
-            )
+            described = ", ".join(f"{c.name!r} (#{c.id}, {c.domain or 'no domain'})" for c in group)
+            run.report(f"Probable duplicates: {described}: {why}.")
