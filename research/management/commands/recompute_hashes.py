@@ -79,8 +79,11 @@ class Command(BackfillCommand):
             if getattr(row, hashed.field) != value:
                 setattr(row, hashed.field, value)
                 stale.append(row)
-        if not stale or run.dry_run:
+        if run.dry_run:
             run.count(f"{hashed.label} stale", len(stale))
+            return
+        if not stale:
+            run.count(f"{hashed.label} updated", 0)
             return
         try:
             with transaction.atomic():
