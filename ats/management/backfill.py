@@ -90,7 +90,7 @@ class Progress:
 
     def __init__(self, *, label: str, total: int, stream: OutputWrapper, interval: float) -> None:
         self.label, self.total, self.stream, self.interval = label, total, stream, interval
-        self.done = 0
+        self.done = self._written = 0
         self._started = self._last_line = time.monotonic()
         self._bar = (
             tqdm(total=total, desc=label, unit=" rows", file=stream._out, dynamic_ncols=True)
@@ -107,7 +107,7 @@ class Progress:
             return
         now = time.monotonic()
         if now - self._last_line >= self.interval:
-            self._last_line = now
+            self._last_line, self._written = now, self.done
             self.stream.write(self._line(now))
 
     def _line(self, now: float) -> str:
@@ -130,7 +130,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        elif self.total:
+        elif self.total and self._written != self.done:
             self.stream.write(self._line(time.monotonic()))
 
 

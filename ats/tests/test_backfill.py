@@ -120,8 +120,7 @@ def test_plain_progress_lines_when_not_a_terminal(tenant_a, monkeypatch) -> None
     assert [line.split(",")[0] for line in err.splitlines()] == [
         "prune_idempotency_keys: 4 rows to examine",
         "prune_idempotency_keys: 2/4 rows (50%)",
-        "prune_idempotency_keys: 4/4 rows (100%)",  # the last batch
-        "prune_idempotency_keys: 4/4 rows (100%)",  # the end
+        "prune_idempotency_keys: 4/4 rows (100%)",
     ]
     assert "rows/s" in err
 
