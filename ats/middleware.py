@@ -20,7 +20,8 @@ logger = logging.getLogger("ats.request")
 # Methods outside this set share one label, so that made-up methods cannot grow the metrics.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
-# Probed every few seconds by load balancers and Prometheus: logged at DEBUG, not INFO.
+# Probed every few seconds by load balancers and Prometheus: logged at DEBUG, not INFO, like
+# static files (a dozen per admin page).
 QUIET_ROUTES = frozenset({"/healthz", "/healthz/workers", "/metrics"})
 
 _NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
@@ -32,11 +33,15 @@ def route_template(request: HttpRequest) -> str:
     `/api/v1/runs/<pk>/bundle/`. Paths that matched no pattern share one label."""
     match = request.resolver_match
     if match is None or not match.route:
-        static = f"/{settings.STATIC_URL.lstrip('/')}"
-        if request.path.startswith(static):  # served by WhiteNoise before URL resolution
-            return f"{static}<path>"
+        static = _static_route()
+        if request.path.startswith(static.removesuffix("<path>")):  # WhiteNoise answered
+            return static
         return UNMATCHED_ROUTE
     return "/" + _readable_route(match.route)
+
+
+def _static_route() -> str:
+    return f"/{settings.STATIC_URL.strip('/')}/<path>"
 
 
 def _readable_route(route: str) -> str:
@@ -139,7 +144,7 @@ class RequestObservabilityMiddleware:
         status = response.status_code
         if status >= 500:
             level = logging.ERROR
-        elif route in QUIET_ROUTES and status < 400:
+        elif (route in QUIET_ROUTES or route == _static_route()) and status < 400:
             level = logging.DEBUG
         else:
             level = logging.INFO

@@ -94,13 +94,19 @@ def test_console_lines_show_the_request_id(client, db) -> None:
     assert "GET /api/v1/companies/ 401" in line
 
 
-def test_health_probes_log_at_debug_only(client, db) -> None:
+def test_health_probes_and_static_files_log_at_debug_only(client, db) -> None:
     with captured_logs("json") as stream:
-        client.get("/healthz")
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/static/admin/css/base.css").status_code == 200
     assert request_lines(stream) == []
     with captured_logs("json", level=logging.DEBUG) as stream:
         client.get("/healthz")
-    assert [line["level"] for line in request_lines(stream)] == ["DEBUG"]
+        client.get("/static/admin/css/base.css")
+    lines = request_lines(stream)
+    assert [(line["level"], line["route"]) for line in lines] == [
+        ("DEBUG", "/healthz"),
+        ("DEBUG", "/static/<path>"),
+    ]
 
 
 def test_log_lines_outside_requests_have_no_request_id() -> None:
