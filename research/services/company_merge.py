@@ -14,9 +14,11 @@ matches it.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -64,7 +66,7 @@ class MergeResult:
     metrics_moved: int = 0
     aliases_moved: int = 0
     aliases_added: int = 0
-    runs: set = field(default_factory=set)
+    runs: set[uuid.UUID] = field(default_factory=set)  # whose prospects changed
 
 
 def find_peers(
@@ -257,7 +259,7 @@ def _move_children(
     return model.objects.filter(pk__in=move).update(prospect=target)
 
 
-def _merge_prospect_fields(target: Prospect, loser: Prospect, now: object) -> None:
+def _merge_prospect_fields(target: Prospect, loser: Prospect, now: datetime) -> None:
     """People's fields: the target's win; what only the duplicate had is kept."""
     if target.review_status == ReviewStatus.NEW:
         target.review_status = loser.review_status
@@ -336,7 +338,12 @@ def _fills(survivor: Company, duplicates: Iterable[Company]) -> dict[str, str]:
 
 
 def _record_events(
-    survivor: Company, duplicates: Sequence[Company], *, reason: str, actor: Actor, runs: set
+    survivor: Company,
+    duplicates: Sequence[Company],
+    *,
+    reason: str,
+    actor: Actor,
+    runs: set[uuid.UUID],
 ) -> None:
     names = ", ".join(f"{d.name!r} (#{d.pk})" for d in duplicates)
     message = f"Merged {names} into {survivor.name!r} (#{survivor.pk}): {reason}."

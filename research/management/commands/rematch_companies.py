@@ -160,7 +160,6 @@ class Command(BackfillCommand):
         duplicate_ids = [c.id for c in duplicates if c.id not in self._planned_away]
         if not duplicate_ids:
             return False
-        names = ", ".join(f"{c.name!r} (#{c.id})" for c in duplicates)
         verb = "Would merge" if run.dry_run else "Merged"
         if run.dry_run:
             self._planned_away.update(duplicate_ids)
@@ -179,6 +178,7 @@ class Command(BackfillCommand):
             run.count("evidence moved", result.evidence_moved)
             run.count("metrics moved", result.metrics_moved)
         gone.update(duplicate_ids)
+        names = ", ".join(f"{c.name!r} (#{c.id})" for c in duplicates if c.id in gone)
         run.count("companies merged away", len(duplicate_ids))
         run.report(f"{verb} {names} into {survivor.name!r} (#{survivor.id}): {plan.reason}.")
         return True
