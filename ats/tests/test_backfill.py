@@ -51,6 +51,7 @@ def test_dry_run_deletes_nothing_and_keeps_no_checkpoint(tenant_a) -> None:
     assert not BackfillCheckpoint.objects.exists()
 
 
+@pytest.mark.sqlite
 def test_deletes_expired_keys_of_the_tenant_only_once(tenant_a, tenant_b) -> None:
     records(tenant_a, 25, 30, 1)
     records(tenant_b, 25)
@@ -76,6 +77,7 @@ def test_keyset_batches_never_offset(tenant_a) -> None:
     assert not any("OFFSET" in q["sql"] for q in queries)
 
 
+@pytest.mark.sqlite
 def test_an_interrupted_run_resumes_after_its_last_batch(tenant_a, monkeypatch) -> None:
     made = records(tenant_a, *[30] * 5)
     process = backfill.BackfillRun.count

@@ -73,6 +73,7 @@ def test_metrics_require_the_token(client, settings, db) -> None:
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
 
 
+@pytest.mark.sqlite
 def test_metrics_are_closed_without_a_token_unless_debug(client, settings, db) -> None:
     settings.METRICS_TOKEN = ""
     settings.DEBUG = False

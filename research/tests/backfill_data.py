@@ -4,10 +4,13 @@ picture of a tenant's companies, prospects, evidence and metrics to compare runs
 from __future__ import annotations
 
 import hashlib
+import io
 import signal
 import subprocess
 import sys
 from typing import Any
+
+from django.core.management import call_command
 
 from ats.models import AliasType, Company, CompanyAlias, Role, Tenant
 from ats.normalize import normalize_company_name
@@ -167,14 +170,8 @@ def run_killed(label: str, after_batches: int, *command: str) -> subprocess.Comp
     return result
 
 
-def run_command(*command: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *command],
-        cwd=BASE_DIR,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
+def run_command(*command: str) -> tuple[str, str]:
+    """(stdout, stderr) of a management command run here, in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*command, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()

@@ -48,6 +48,7 @@ def hashes(tenant) -> list[tuple[str, str]]:
     return sorted(ProspectEvidence.objects.for_tenant(tenant).values_list("text", "text_sha256"))
 
 
+@pytest.mark.sqlite
 def test_stale_hashes_are_fixed_once(tenant_a, tenant_b) -> None:
     stale_evidence(tenant_a, ["Raised  a Series B", "Employs 180 engineers"])
     stale_evidence(tenant_b, ["Raised  a Series B"])
@@ -89,9 +90,9 @@ def test_killed_halfway_then_resumed_ends_like_an_uninterrupted_run(tenant_a, te
     checkpoint = BackfillCheckpoint.objects.get(command="recompute_hashes")
     assert checkpoint.counts["ProspectEvidence.text_sha256 updated"] == 6
     assert sum(h == evidence_text_sha256(t) for t, h in hashes(tenant_a)) == 6
-    resumed = run_command("recompute_hashes", "--tenant", "alpha", "--batch-size", "3")
-    assert "Resuming" in resumed.stderr
-    assert "ProspectEvidence.text_sha256 updated: 10" in resumed.stdout
+    out, err = run_command("recompute_hashes", "--tenant", "alpha", "--batch-size", "3")
+    assert "Resuming" in err
+    assert "ProspectEvidence.text_sha256 updated: 10" in out
     run_command("recompute_hashes", "--tenant", "beta", "--batch-size", "3")
     assert [h for _, h in hashes(tenant_a)] == [h for _, h in hashes(tenant_b)]
     assert all(h == evidence_text_sha256(t) for t, h in hashes(tenant_a))

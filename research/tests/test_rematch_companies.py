@@ -34,6 +34,7 @@ def test_dry_run_changes_nothing(tenant_a) -> None:
     assert not BackfillCheckpoint.objects.exists()
 
 
+@pytest.mark.sqlite
 def test_merges_exact_duplicates_and_reports_probable_ones(tenant_a, tenant_b) -> None:
     build_duplicates(tenant_a)
     build_duplicates(tenant_b)
@@ -90,6 +91,7 @@ def test_merges_exact_duplicates_and_reports_probable_ones(tenant_a, tenant_b) -
     assert "companies merged away: 3" in out
 
 
+@pytest.mark.sqlite
 def test_a_second_run_does_nothing(tenant_a) -> None:
     build_duplicates(tenant_a)
     rematch("--tenant", "alpha")
@@ -118,10 +120,10 @@ def test_killed_halfway_then_resumed_ends_like_an_uninterrupted_run(tenant_a, te
     checkpoint = BackfillCheckpoint.objects.get(command="rematch_companies")
     assert checkpoint.pass_name == "merge" and checkpoint.finished_at is None
     assert 1 <= checkpoint.counts["companies merged away"] < 3  # killed between merges
-    resumed = run_command(*command, "--tenant", "alpha")
-    assert "Resuming the run interrupted" in resumed.stderr
-    assert "companies merged away: 3" in resumed.stdout  # the summary counts the whole run
+    out, err = run_command(*command, "--tenant", "alpha")
+    assert "Resuming the run interrupted" in err
+    assert "companies merged away: 3" in out  # the summary counts the whole run
     run_command(*command, "--tenant", "beta")
     assert picture(tenant_a) == picture(tenant_b)
-    again = run_command(*command, "--tenant", "alpha")
-    assert "Merged" not in again.stdout and "Resuming" not in again.stderr
+    out, err = run_command(*command, "--tenant", "alpha")
+    assert "Merged" not in out and "Resuming" not in err
