@@ -32,6 +32,27 @@ else:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+# LOG_FORMAT=json: gunicorn's own lines (workers booting, timing out, crashing) are JSON too.
+# Its access log stays off: the app writes one richer line per request (ats.middleware).
+if os.environ.get("LOG_FORMAT") == "json":
+    from ats.logging import JSON_RENAMES
+
+    logconfig_dict = {
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+        "formatters": {
+            "generic": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": ["levelname", "name", "message"],
+                "rename_fields": JSON_RENAMES,
+                "timestamp": "time",
+            }
+        },
+    }
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker died or was replaced: its share of the live gauges (requests in progress)
     goes; its counters and histograms stay, so totals never go backwards."""

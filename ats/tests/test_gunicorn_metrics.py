@@ -1,9 +1,11 @@
 """Metrics under a real gunicorn with two workers and the project's gunicorn.conf.py: every
 worker's requests are counted whichever worker answers the scrape, a dead worker's counts
-stay, its live gauge goes, and gunicorn's private metrics directory is removed at exit."""
+stay, its live gauge goes, gunicorn's private metrics directory is removed at exit, and with
+LOG_FORMAT=json every line it writes is JSON."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -42,7 +44,7 @@ def get(url: str, token: str = "") -> tuple[int, str]:
 @pytest.fixture
 def gunicorn(transactional_db: None, tmp_path: Path):
     port = free_port()
-    env = subprocess_env(METRICS_TOKEN=TOKEN, TMPDIR=str(tmp_path))
+    env = subprocess_env(METRICS_TOKEN=TOKEN, TMPDIR=str(tmp_path), LOG_FORMAT="json")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen(
@@ -114,6 +116,15 @@ def test_gunicorn_workers_share_their_metrics(gunicorn) -> None:
     assert value(samples, "ats_http_requests_total", **healthz_ok) == served.count(200) + 1
     assert value(samples, "ats_http_requests_in_progress") == 1  # the scrape itself
 
+    assert get(f"{base}/api/v1/runs/")[0] == 401  # health probes log at DEBUG; this at INFO
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert not metrics_dir.exists()
+
+    # LOG_FORMAT=json: every line is JSON, gunicorn's own included; no access log besides ours.
+    lines = [json.loads(line) for line in (tmp_path / "gunicorn.log").read_text().splitlines()]
+    messages = {(line["logger"], line["message"].split(" with pid")[0]) for line in lines}
+    assert ("gunicorn.error", "Booting worker") in messages
+    [request] = [line for line in lines if line["logger"] == "ats.request"]
+    assert (request["route"], request["status"]) == ("/api/v1/runs/", 401)
+    assert not any(line["logger"] == "gunicorn.access" for line in lines)
