@@ -18,4 +18,4 @@ USER ats
 
 EXPOSE 8000
 CMD ["gunicorn", "ats.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", \
-     "--access-logfile", "-", "--graceful-timeout", "30"]
+     "--graceful-timeout", "30"]

@@ -269,3 +269,29 @@ class IdempotencyRecord(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class BackfillCheckpoint(models.Model):
+    """Where a backfill command got to (`ats.management.backfill`): a run that was killed
+    resumes after the last batch it committed. One row per command and scope; a finished
+    run's row stays, for the record, until the next run of the same command and scope."""
+
+    command = models.CharField(max_length=100)
+    # "all" or "tenant:<id>" (ids survive a slug change).
+    scope = models.CharField(max_length=100)
+    pass_name = models.CharField(max_length=100)
+    # The primary key of the last row of the last committed batch, as text.
+    last_key = models.CharField(max_length=200, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["command", "scope"], name="backfill_unique_scope"),
+        ]
+
+    def __str__(self) -> str:
+        state = "finished" if self.finished_at else f"at {self.pass_name} {self.last_key}"
+        return f"{self.command} ({self.scope}): {state}"

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from ats.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -78,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times and logs every request, whatever answers it.
+    "ats.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -226,8 +230,15 @@ JOBS_SHUTDOWN_GRACE = env.float("JOBS_SHUTDOWN_GRACE", default=30.0)
 # An empty QUEUES list accepts any queue name.
 TASKS = {"default": {"BACKEND": "jobs.backend.JobsBackend", "QUEUES": []}}
 
-# Optional bearer token for GET /metrics (aggregate counts only).
+# GET /metrics answers scrapers that send `Authorization: Bearer <METRICS_TOKEN>`. Without a
+# token it is open only when DEBUG is on; otherwise it is closed (403 saying what to set).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode: every process (gunicorn workers, runworker) writes its
+# metrics to files in this directory and /metrics adds them up. gunicorn.conf.py gives gunicorn
+# a private one when it is unset; prometheus-client reads the variable from the environment.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 FETCH_ALLOW_PRIVATE_NETWORKS = env.bool("FETCH_ALLOW_PRIVATE_NETWORKS", default=False)
 
@@ -236,18 +247,4 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 if LOG_FORMAT not in {"console", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'console' or 'json', not {LOG_FORMAT!r}.")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "console": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
-        "json": {"()": "ats.logging.JsonFormatter"},
-    },
-    "handlers": {
-        "default": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
-    },
-    "root": {"handlers": ["default"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["default"], "level": "INFO", "propagate": False},
-    },
-}
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -10,3 +10,9 @@ class JobsConfig(AppConfig):
         # Every app's handlers.py registers its job types, in web and worker processes
         # alike, so that enqueue() can refuse unknown types and workers can run them.
         autodiscover_modules("handlers")
+
+        from ats.metrics import register_collector
+
+        from .metrics import QueueCollector
+
+        register_collector("jobs", QueueCollector())

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from ats import request_context
 from ats.actors import Actor
 from ats.models import ApiKey, MemberRole, Membership, Tenant
 from ats.tenant_scope import enter_scope
@@ -58,6 +59,7 @@ def resolve_tenant_context(request: Request) -> TenantContext:
         raise exceptions.NotAuthenticated()
     enter_scope([context.tenant.pk])  # the rest of the request sees this tenant only
     request._tenant_context = context
+    request_context.note_caller(tenant=context.tenant.slug, actor=context.actor.label)
     return context
 
 

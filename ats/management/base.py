@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import re
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -44,3 +47,16 @@ class TenantCommand(BaseCommand):
 
 def add_role_argument(parser: CommandParser) -> None:
     parser.add_argument("--role", required=True, choices=MemberRole.values)
+
+
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def duration(value: str) -> timedelta:
+    """An age option: `90s`, `30m`, `12h`, `7d`, `2w`."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", value)
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration; write a number and a unit, e.g. 90s, 30m, 12h, 7d, 2w."
+        )
+    return timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})

@@ -134,3 +134,10 @@ def browser_page_for(
         context.close()
     for page in pages:
         page.assert_clean()
+
+
+@pytest.fixture
+def metrics_token(settings: object) -> str:
+    """/metrics opens with this token (it is closed without one when DEBUG is off)."""
+    settings.METRICS_TOKEN = "test-metrics-token"
+    return settings.METRICS_TOKEN

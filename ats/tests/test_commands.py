@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from ats.models import Company, CompanyAlias, MemberRole, Membership, Role, Tenant
+from ats.models import MemberRole, Membership, Tenant
 
 
 @pytest.mark.sqlite
@@ -26,28 +26,3 @@ def test_add_member_creates_staff_user_and_updates_role(tenant_a, django_user_mo
     call_command("add_member", "--tenant", "alpha", "--user", "ANN@example.com", "--role", "admin")
     assert Membership.objects.get(user=user, tenant=tenant_a).role == MemberRole.ADMIN
     assert django_user_model.objects.count() == 1
-
-
-@pytest.mark.sqlite
-def test_seed_demo_is_idempotent(db, django_user_model) -> None:
-    call_command("seed_demo", "--admin")
-    counts = (
-        Tenant.objects.count(),
-        Company.objects.count(),
-        CompanyAlias.objects.count(),
-        Role.objects.count(),
-        django_user_model.objects.count(),
-        Membership.objects.count(),
-    )
-    call_command("seed_demo", "--admin")
-    assert counts == (
-        Tenant.objects.count(),
-        Company.objects.count(),
-        CompanyAlias.objects.count(),
-        Role.objects.count(),
-        django_user_model.objects.count(),
-        Membership.objects.count(),
-    )
-    assert counts[1] >= 3
-    admin = django_user_model.objects.get(username="admin")
-    assert admin.is_superuser and admin.check_password("admin")

@@ -1,4 +1,5 @@
-"""Idempotent demo data: run it as often as you like; it creates only what is missing."""
+"""`manage.py seed_demo`: idempotent demo data (a tenant, companies, a role and research runs);
+run it as often as you like, it creates only what is missing."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.db import transaction
 from ats import services
 from ats.models import AliasType, Company, MemberRole, Membership, Role, Tenant
 from ats.normalize import normalize_company_name
+from research.demo import seed_demo_runs
 
 DEMO_TENANT = {"name": "Demo Search Partners", "slug": "demo"}
 DEMO_COMPANIES = [
@@ -84,8 +86,6 @@ class Command(BaseCommand):
         )
         if options["admin"]:
             self._ensure_admin(tenant)
-        from research.demo import seed_demo_runs
-
         seed_demo_runs(tenant=tenant, stdout=self.stdout)
 
     def _ensure_admin(self, tenant: Tenant) -> None:

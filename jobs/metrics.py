@@ -1,0 +1,136 @@
+"""The queue's metrics.
+
+- Read from the jobs tables at scrape time (`QueueCollector`, registered in `JobsConfig.ready`):
+  ready, scheduled, running and failed jobs and the oldest ready job's age per queue, live
+  workers per queue and in all.
+- Counted by the processes that enqueue and run jobs: `count_enqueued` and `observe_attempt`
+  (jobs enqueued, attempts by outcome, attempt duration, queue wait). The enqueue service and
+  the worker call them at the one place where each is known.
+
+Labels: queue names and job types (both come from code, so they are few); never a tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from prometheus_client import Counter, Histogram
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .selectors import live_workers, queue_depths
+
+# What can become of one attempt (the worker's outcome of `run_attempt`).
+SUCCEEDED, RETRIED, FAILED, CANCELLED, LOST, RELEASED = (
+    "succeeded",  # the handler returned
+    "retried",  # a retryable error: queued again with backoff
+    "failed",  # a permanent error, or the last attempt failed
+    "cancelled",  # stopped at a safe point after a cancel request
+    "lost",  # another worker took the job over (lease expired)
+    "released",  # given back to the queue by a stopping worker, attempt not charged
+)
+OUTCOMES = frozenset({SUCCEEDED, RETRIED, FAILED, CANCELLED, LOST, RELEASED})
+MSG_UNKNOWN_OUTCOME = "Unknown job attempt outcome {outcome!r}; one of: {known}."
+
+# Seconds. Jobs range from a few milliseconds (a small ingestion) to the better part of an
+# hour (a large fetch); the queue wait from instant (NOTIFY) to a backlog of hours.
+DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600)
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200)
+
+JOBS_ENQUEUED = Counter(
+    "ats_jobs_enqueued", "Jobs enqueued (committed), by job type and queue.", ["job_type", "queue"]
+)
+JOB_ATTEMPTS = Counter(
+    "ats_job_attempts",
+    "Job attempts that ended, by job type, queue and outcome "
+    "(succeeded, retried, failed, cancelled, lost, released).",
+    ["job_type", "queue", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "ats_job_duration_seconds",
+    "Time a job attempt ran (claim to outcome), by job type and queue.",
+    ["job_type", "queue"],
+    buckets=DURATION_BUCKETS,
+)
+JOB_QUEUE_WAIT = Histogram(
+    "ats_job_queue_wait_seconds",
+    "Time a job waited between becoming ready (run_after) and being claimed, by job type and "
+    "queue.",
+    ["job_type", "queue"],
+    buckets=WAIT_BUCKETS,
+)
+
+
+def count_enqueued(*, job_type: str, queue: str, n: int = 1) -> None:
+    """Count `n` jobs enqueued, when the enqueueing transaction commits (at once outside one):
+    a rolled-back enqueue created no job."""
+    transaction.on_commit(partial(JOBS_ENQUEUED.labels(job_type, queue).inc, n))
+
+
+def observe_attempt(
+    *, job_type: str, queue: str, outcome: str, duration_s: float, wait_s: float | None
+) -> None:
+    """Record one finished attempt. `wait_s` is claimed minus ready (None when unknown, e.g. an
+    attempt that never started)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(
+            MSG_UNKNOWN_OUTCOME.format(outcome=outcome, known=", ".join(sorted(OUTCOMES)))
+        )
+    JOB_ATTEMPTS.labels(job_type, queue, outcome).inc()
+    JOB_DURATION.labels(job_type, queue).observe(max(duration_s, 0.0))
+    if wait_s is not None:
+        JOB_QUEUE_WAIT.labels(job_type, queue).observe(max(wait_s, 0.0))
+
+
+class QueueCollector(Collector):
+    """The queue as the database has it now (two queries per scrape)."""
+
+    def collect(self) -> Iterator[Metric]:
+        now = timezone.now()
+        workers = live_workers(now)
+        depths = {depth.queue: depth for depth in queue_depths(now, workers)}
+        # Queues that live workers name explicitly show up at zero rather than disappear.
+        named = {queue for worker in workers for queue in worker.queues} - set(depths)
+        families = {
+            "ready": GaugeMetricFamily(
+                "ats_queue_ready_jobs", "Jobs ready to run now, per queue.", labels=["queue"]
+            ),
+            "scheduled": GaugeMetricFamily(
+                "ats_queue_scheduled_jobs",
+                "Queued jobs waiting for their run_after (backoff, deferred), per queue.",
+                labels=["queue"],
+            ),
+            "running": GaugeMetricFamily(
+                "ats_queue_running_jobs", "Jobs running, per queue.", labels=["queue"]
+            ),
+            "failed": GaugeMetricFamily(
+                "ats_queue_failed_jobs",
+                "Failed jobs kept in the table (until pruned), per queue.",
+                labels=["queue"],
+            ),
+            "oldest_ready_age": GaugeMetricFamily(
+                "ats_queue_oldest_ready_age_seconds",
+                "How long the longest-waiting ready job has been ready, per queue (0: none).",
+                labels=["queue"],
+            ),
+            "live_workers": GaugeMetricFamily(
+                "ats_queue_live_workers", "Live workers serving the queue.", labels=["queue"]
+            ),
+        }
+        for queue in sorted([*depths, *named]):
+            depth = depths.get(queue)
+            for field, family in families.items():
+                if depth is not None:
+                    value = getattr(depth, field) or 0
+                elif field == "live_workers":
+                    value = sum(1 for worker in workers if worker.serves(queue))
+                else:
+                    value = 0
+                family.add_metric([queue], value)
+        yield from families.values()
+        yield GaugeMetricFamily(
+            "ats_workers_live", "Live worker processes (all queues).", value=len(workers)
+        )

@@ -1,0 +1,157 @@
+"""/metrics after a real flow: upload, approve, ingest with `runworker --burst`; in one
+process, and with the requests served by two processes (prometheus-client multiprocess mode)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from ats.tests.prometheus import assert_aggregates_only, parse, scrape, value
+from jobs.tests.utils import BASE_DIR, subprocess_env
+from research import metrics as research_metrics
+from research.metrics import COUNTS, CountBy
+from research.models import Source
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RUNS = "/api/v1/runs/"
+BUNDLE = "/api/v1/runs/<pk>/bundle/"
+APPROVE = "/api/v1/runs/<pk>/approve/"
+
+
+def http(samples, route: str, method: str, status: int) -> float:
+    return value(samples, "ats_http_requests_total", route=route, method=method, status=str(status))
+
+
+def test_metrics_after_upload_approve_and_ingest(
+    client, analyst_client, reviewer_client, run_a, small_bundle, tenant_a, metrics_token
+) -> None:
+    before = scrape(client)
+    response = analyst_client.post(
+        f"/api/v1/runs/{run_a.pk}/bundle/", small_bundle(run_a, 3), format="json"
+    )
+    assert response.status_code == 201
+    assert (
+        analyst_client.post(
+            f"/api/v1/runs/{run_a.pk}/bundle/", {"version": "x"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        reviewer_client.post(f"/api/v1/runs/{run_a.pk}/approve/", {}, format="json").status_code
+        == 200
+    )
+    assert analyst_client.get(RUNS).status_code == 200
+    call_command("runworker", "--burst")
+    after = scrape(client)
+
+    for route, method, status in [
+        (BUNDLE, "POST", 201),
+        (BUNDLE, "POST", 400),
+        (APPROVE, "POST", 200),
+        (RUNS, "GET", 200),
+    ]:
+        assert http(after, route, method, status) - http(before, route, method, status) == 1
+    latency = {"route": BUNDLE, "method": "POST"}
+    assert (
+        value(after, "ats_http_request_duration_seconds_count", **latency)
+        - value(before, "ats_http_request_duration_seconds_count", **latency)
+        == 2
+    )
+    assert value(after, "ats_bundles", status="ingested") == 1
+    assert value(after, "ats_bundles", status="pending_review") == 0  # known statuses show 0
+    assert value(after, "ats_research_runs", status="succeeded") == 1
+    assert value(after, "ats_queue_ready_jobs", queue="default") == 0
+    assert value(after, "ats_metrics_collector_success", collector="research") == 1
+    assert_aggregates_only(after, tenants=[tenant_a])
+
+
+def test_sources_by_decision_once_sources_have_one(
+    client, metrics_token, tenant_a, monkeypatch
+) -> None:
+    Source.objects.create(tenant=tenant_a, sha256="a" * 64, text="x", mime_type="text/html")
+    Source.objects.create(tenant=tenant_a, sha256="b" * 64, text="y", mime_type="")
+    has_decision = any(f.name == "decision" for f in Source._meta.get_fields())
+    samples = scrape(client)
+    assert any(name == "ats_sources" for name, _ in samples) == has_decision
+    # The same table row counts by any field; an empty value is labelled "none".
+    monkeypatch.setattr(
+        research_metrics,
+        "COUNTS",
+        (*COUNTS, CountBy("ats_test_sources", "test", Source, "mime_type")),
+    )
+    samples = scrape(client)
+    assert value(samples, "ats_test_sources", mime_type="text/html") == 1
+    assert value(samples, "ats_test_sources", mime_type="none") == 1
+
+
+# A client in a child process: requests given as JSON, answers printed as JSON.
+CHILD = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+answers = []
+for method, path, auth, body in json.loads(sys.argv[1]):
+    client = Client(HTTP_AUTHORIZATION=auth)
+    data = json.dumps(body) if body is not None else ""
+    response = client.generic(method, path, data, content_type="application/json")
+    answers.append([response.status_code, response.content.decode()])
+print(json.dumps(answers))
+"""
+
+
+def in_child(requests: list, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(requests)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def answers(process: subprocess.Popen) -> list:
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return json.loads(out)
+
+
+def test_requests_served_by_two_processes_add_up(
+    tmp_path: Path, analyst_client, reviewer_client, run_a, small_bundle, tenant_a
+) -> None:
+    env = subprocess_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), METRICS_TOKEN="tok")
+    analyst = analyst_client._credentials["HTTP_AUTHORIZATION"]
+    reviewer = reviewer_client._credentials["HTTP_AUTHORIZATION"]
+    run_url = f"/api/v1/runs/{run_a.pk}/"
+    first = in_child(
+        [
+            ["POST", f"{run_url}bundle/", analyst, small_bundle(run_a, 3)],
+            ["GET", RUNS, analyst, None],
+        ],
+        env,
+    )
+    assert [status for status, _ in answers(first)] == [201, 200]
+    second = in_child(
+        [["POST", f"{run_url}approve/", reviewer, {}], ["GET", RUNS, analyst, None]], env
+    )
+    assert [status for status, _ in answers(second)] == [200, 200]
+    call_command("runworker", "--burst")
+    [(status, text)] = answers(in_child([["GET", "/metrics", "Bearer tok", None]], env))
+    assert status == 200
+    samples = parse(text)
+    assert http(samples, RUNS, "GET", 200) == 2  # one request in each process
+    assert http(samples, BUNDLE, "POST", 201) == 1
+    assert http(samples, APPROVE, "POST", 200) == 1
+    assert value(samples, "ats_http_request_duration_seconds_count", route=RUNS, method="GET") == 2
+    assert value(samples, "ats_bundles", status="ingested") == 1
+    # Multiprocess mode: the files of every process, not one process's own registry.
+    assert not any(name.startswith("process_") for name, _ in samples)
+    assert len(list((tmp_path / "metrics").glob("counter_*.db"))) == 3
+    assert_aggregates_only(samples, tenants=[tenant_a])
