@@ -20,12 +20,11 @@ from research.inputs import RunUpdate
 from research.models import Bundle, ResearchRun, RunEvent, RunStatus, RunStep
 from research.services.runs import run_update
 
+from .lifecycle import cancel_runs, retry_runs, start_runs
 from .review import RunReviewAdminMixin, review_link
+from .sources import RunSourceInline
 
 TIMELINE_LENGTH = 200
-
-from .lifecycle import cancel_runs, retry_runs, start_runs
-from .sources import RunSourceInline
 
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
