@@ -9,11 +9,6 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ats.settings")
     from django.core.management import execute_from_command_line
 
-    from ats.tenant_scope import ALL_TENANTS, set_process_default
-
-    # Operators' commands act for the system: every tenant's rows (row-level security).
-    set_process_default(ALL_TENANTS)
-
     execute_from_command_line(sys.argv)
 
 

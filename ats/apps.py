@@ -7,3 +7,9 @@ class AtsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import lookups  # noqa: F401 - registers the `__any` lookup
+        from .tenant_scope import ALL_TENANTS, set_process_default
+
+        # Commands, workers and scripts act for the system (row-level security sees every
+        # tenant; jobs narrow it to theirs). The web entry points (wsgi.py, asgi.py) set
+        # NO_TENANT instead, and every request starts there whatever the default.
+        set_process_default(ALL_TENANTS)

@@ -14,8 +14,9 @@ A scope is one of:
 - `ALL_TENANTS`: the system (management commands, tenant-less jobs, the lookups that find the
   caller's tenant from an API key or a membership, aggregate metrics).
 
-Code that sets no scope runs in the process's default: `ALL_TENANTS` for management commands
-(`manage.py` sets it), `NO_TENANT` everywhere else (gunicorn, the test client's requests).
+Code that sets no scope runs in the process's default: `ALL_TENANTS` once Django is set up
+(commands, workers, scripts: `AtsConfig.ready`), `NO_TENANT` in web processes (`ats/wsgi.py`,
+`ats/asgi.py`); a request starts with `NO_TENANT` in any process.
 SQLite has no row-level security: there the scope changes nothing.
 """
 

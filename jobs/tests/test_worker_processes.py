@@ -223,9 +223,6 @@ django.setup()
 from django.db import transaction
 import jobs
 from ats.models import Tenant
-from ats.tenant_scope import ALL_TENANTS, set_process_default
-
-set_process_default(ALL_TENANTS)  # a script acting for the system, like a command
 tenant = Tenant.objects.get(slug="alpha")
 Path(os.environ["READY_FILE"]).touch()
 while not Path(os.environ["GO_FILE"]).exists():
