@@ -167,9 +167,9 @@ def test_decisions_survive_paging_through_a_long_bundle(
     page.goto(f"/admin/research/researchrun/{run.pk}/review/")
     page.select_option("#id_decision_3", "exclude")
     page.click("button.page-button:has-text('next')")
-    page.wait_for_selector("text=Proposed companies 51–60 of 60")
+    page.wait_for_selector("text=Proposed companies 51\u201360 of 60")
     assert "Also decided on other pages: 1 excluded" in page.inner_text("#approve-form")
     page.shot("page two remembers")
     page.click("button.page-button:has-text('previous')")
-    page.wait_for_selector("text=Proposed companies 1–50 of 60")
+    page.wait_for_selector("text=Proposed companies 1\u201350 of 60")
     assert page.input_value("#id_decision_3") == "exclude"
