@@ -25,19 +25,17 @@ from ats.admin import has_tenant_role, member_roles
 from ats.errors import Conflict, FieldError, InvalidInput, ServiceError
 from ats.models import Company, MemberRole
 from research.formatting import actor_display, plural, when
-from research.inputs import MSG_NOTE_REQUIRED, CompanyDecisionInput, RejectDecision
+from research.inputs import MSG_NOTE_REQUIRED, RejectDecision
 from research.models import Bundle, BundleStatus, CompanyDecision, ResearchRun
 from research.review import ReviewPanel, review_outcome, review_panel
 from research.services import bundles as bundle_services
+
+from .review_drafts import NOTE_LIMIT, ReviewDraft, clear_draft, load_draft, save_draft
 
 MSG_NEEDS_REVIEWER = (
     "Approving and rejecting bundles needs the reviewer role in {tenant}; your role is {role}. "
     "Ask an admin of your firm if you should review."
 )
-MSG_PICK_COMPANY = (
-    "Pick the existing company that {name} is the same as, or choose another decision."
-)
-MSG_BAD_DECISION = "Unknown decision {value!r} for {name}."
 MSG_APPROVED = (
     "Bundle approved: ingestion job {job} is queued. This page shows the result when it is done."
 )
@@ -69,43 +67,6 @@ def _current_bundle(run: ResearchRun) -> Bundle | None:
     )
 
 
-def decisions_from_form(
-    data: Any, companies: list[dict[str, Any]]
-) -> tuple[list[CompanyDecisionInput], list[str]]:
-    """The posted per-company decisions (`decision-<index>` and, for "another company",
-    `company-<index>`); also messages for values that make no sense. Only explicit choices
-    become decisions: an empty value is the default (include as matched)."""
-    decisions, problems = [], []
-    for key, value in data.items():
-        if not key.startswith("decision-") or not value:
-            continue
-        raw_index = key.removeprefix("decision-")
-        if not raw_index.isdigit() or int(raw_index) >= len(companies):
-            problems.append(MSG_BAD_DECISION.format(value=key, name="an unknown company"))
-            continue
-        index = int(raw_index)
-        name = companies[index]["name"]
-        action, _, company_id = value.partition(":")
-        if action == "other":
-            action, company_id = "same_as", data.get(f"company-{index}", "")
-            if not company_id:
-                problems.append(MSG_PICK_COMPANY.format(name=name))
-                continue
-        if action not in ("include", "exclude", "same_as") or (
-            action == "same_as" and not company_id.isdigit()
-        ):
-            problems.append(MSG_BAD_DECISION.format(value=value, name=name))
-            continue
-        decisions.append(
-            CompanyDecisionInput(
-                company=index,
-                action=action,
-                company_id=int(company_id) if action == "same_as" else None,
-            )
-        )
-    return decisions, problems
-
-
 class RunReviewAdminMixin:
     """Adds the review page and its approve/reject endpoints to the research run admin."""
 
@@ -121,6 +82,11 @@ class RunReviewAdminMixin:
                 "<uuid:run_id>/review/approve/",
                 view(require_POST(self.approve_view)),
                 name="research_researchrun_approve",
+            ),
+            path(
+                "<uuid:run_id>/review/page/",
+                view(require_POST(self.page_view)),
+                name="research_researchrun_review_page",
             ),
             path(
                 "<uuid:run_id>/review/reject/",
@@ -156,15 +122,17 @@ class RunReviewAdminMixin:
     ) -> HttpResponse:
         bundle = _current_bundle(run)
         can_review = has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id)
-        panel = outcome = None
+        panel = outcome = draft = None
         if bundle is not None:
             bundle.run = run
             if bundle.status == BundleStatus.PENDING_REVIEW:
                 panel = review_panel(bundle=bundle, page_number=request.GET.get("page", 1))
                 if can_review:
-                    self._add_pickers(panel, run)
+                    draft = load_draft(request, bundle)
+                    self._add_decision_controls(panel, run, draft)
             else:
                 outcome = review_outcome(bundle=bundle)
+        on_page = {view.index for view in panel.companies} if panel else set()
         role = member_roles(request).get(run.tenant_id, "")
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
@@ -185,7 +153,8 @@ class RunReviewAdminMixin:
             if can_review
             else MSG_NEEDS_REVIEWER.format(tenant=run.tenant.name, role=role or "none"),
             "form_errors": form_errors or [],
-            "note": note,
+            "note": note or (draft.note if draft else ""),
+            "decided_elsewhere": draft.summary(on_page) if draft else {},
             "reject_note_error": reject_note_error,
             "change_url": reverse("admin:research_researchrun_change", args=[run.pk]),
         }
@@ -193,12 +162,24 @@ class RunReviewAdminMixin:
             request, "admin/research/researchrun/review.html", context, status=status
         )
 
-    def _add_pickers(self, panel: ReviewPanel, run: ResearchRun) -> None:
+    def _add_decision_controls(
+        self, panel: ReviewPanel, run: ResearchRun, draft: ReviewDraft
+    ) -> None:
+        """Each company's decision options, with the reviewer's draft choice selected, and
+        the company search for "another company"."""
         picker = CompanyPicker(tenant_id=run.tenant_id)
         for view in {id(v): v for v in [*panel.duplicates, *panel.companies]}.values():
+            chosen = draft.choices.get(view.index, "")
+            offered = {value for value, _, _ in decision_options(view, "")}
+            picked = None
+            if chosen not in offered:  # a company searched for: "another company…"
+                chosen, picked = "other", chosen.removeprefix("same_as:")
+            if not chosen and view.probable_duplicate:
+                chosen = "include"
+            view.options = decision_options(view, chosen)  # type: ignore[attr-defined]
             view.picker = picker.render(  # type: ignore[attr-defined]
                 f"company-{view.index}",
-                None,
+                picked,
                 attrs={"id": f"id_company_{view.index}", "form": "approve-form"},
             )
         panel.media = picker.media  # type: ignore[attr-defined]
@@ -233,24 +214,20 @@ class RunReviewAdminMixin:
         run = self._run(request, run_id)
         if not has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id):
             return self._forbidden(request, run)
-        note = request.POST.get("note", "")[:10_000]
+        note = request.POST.get("note", "")[:NOTE_LIMIT]
         try:
             bundle = self._bundle_posted(request, run)
-            companies = bundle.payload["proposal_json"]["companies"]
-            decisions, problems = decisions_from_form(request.POST, companies)
-            if problems:
-                raise InvalidInput(
-                    problems[0], errors=[FieldError("", p, "invalid") for p in problems]
-                )
+            draft = self._draft_with_posted(request, bundle)
             bundle_services.bundle_approve(
                 bundle=bundle,
                 actor=Actor.for_user(request.user),
                 note=note,
-                decisions=decisions,
+                decisions=draft.decisions(),
                 require_duplicate_decisions=True,
             )
         except ServiceError as exc:
             return self._refused(request, run, exc, note=note)
+        clear_draft(request, bundle)
         self.log_change(request, run, f"Approved bundle {bundle.sha256[:12]}")  # type: ignore[attr-defined]
         messages.success(request, MSG_APPROVED.format(job=bundle.ingest_job_id))
         return HttpResponseRedirect(self.review_url(run))
@@ -259,7 +236,7 @@ class RunReviewAdminMixin:
         run = self._run(request, run_id)
         if not has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id):
             return self._forbidden(request, run)
-        note = request.POST.get("note", "")[:10_000]
+        note = request.POST.get("note", "")[:NOTE_LIMIT]
         if not note.strip():
             return self._render(request, run, status=400, reject_note_error=MSG_NOTE_REQUIRED)
         try:
@@ -271,9 +248,34 @@ class RunReviewAdminMixin:
             )
         except ServiceError as exc:
             return self._refused(request, run, exc, note="")
+        clear_draft(request, bundle)
         self.log_change(request, run, f"Rejected bundle {bundle.sha256[:12]}")  # type: ignore[attr-defined]
         messages.success(request, MSG_REJECTED)
         return HttpResponseRedirect(self.review_url(run))
+
+    def _draft_with_posted(self, request: HttpRequest, bundle: Bundle) -> ReviewDraft:
+        """The reviewer's draft with the decisions this form posted; kept in the session,
+        also when some make no sense (400), so that nothing they chose is lost."""
+        draft = load_draft(request, bundle)
+        problems = draft.update(request.POST, bundle.payload["proposal_json"]["companies"])
+        save_draft(request, bundle, draft)
+        if problems:
+            raise InvalidInput(problems[0], errors=[FieldError("", p, "invalid") for p in problems])
+        return draft
+
+    def page_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        """Another page of companies: keep this page's decisions (and the note), then go."""
+        run = self._run(request, run_id)
+        if not has_tenant_role(request, MemberRole.REVIEWER, run.tenant_id):
+            return self._forbidden(request, run)
+        try:
+            bundle = self._bundle_posted(request, run)
+            self._draft_with_posted(request, bundle)
+        except ServiceError as exc:
+            return self._refused(request, run, exc, note=request.POST.get("note", ""))
+        goto = request.POST.get("goto", "1")
+        page = int(goto) if goto.isdigit() else 1
+        return HttpResponseRedirect(f"{self.review_url(run)}?page={page}#companies")
 
     def _refused(
         self, request: HttpRequest, run: ResearchRun, exc: ServiceError, *, note: str
@@ -287,6 +289,22 @@ class RunReviewAdminMixin:
             form_errors=[exc.message, *details],
             note=note,
         )
+
+
+def decision_options(view: Any, chosen: str) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) of a company's decision select."""
+    if view.probable_duplicate:
+        options = [("include", "Create as a new company")]
+    else:
+        becomes = view.match.company.name if view.match.company else "a new company"
+        options = [("", f"Include as {becomes}")]
+    options.append(("exclude", "Exclude: do not ingest"))
+    for hint in view.match.hints:
+        options.append((f"same_as:{hint.company.id}", f"Same as {hint.company.name}"))
+    for other in view.match.ambiguous_with:
+        options.append((f"same_as:{other.id}", f"Same as {other.name}"))
+    options.append(("other", "Same as another company…"))
+    return [(value, label, value == chosen) for value, label in options]
 
 
 def review_link(run: ResearchRun) -> str:

@@ -152,3 +152,24 @@ def test_reviewer_workflow(browser_page_for, tenant_a) -> None:
     assert analyst_page.locator("#reject-form").count() == 0
     assert analyst_page.locator("select.decision-select").count() == 0
     analyst_page.shot("analyst read-only")
+
+
+def test_decisions_survive_paging_through_a_long_bundle(
+    browser_page_for, tenant_a, small_bundle
+) -> None:
+    """60 companies: 50 on page 1. A decision made on page 1 is still there after a trip to
+    page 2, which says what was decided elsewhere."""
+    run = _run(tenant_a, "A long list of robotics companies")
+    bundle_upload(run=run, payload=small_bundle(run, companies=60), actor=AGENT)
+    reviewer = UserFactory(username="paula")
+    MembershipFactory(tenant=tenant_a, user=reviewer, role=MemberRole.REVIEWER)
+    page = browser_page_for(reviewer)
+    page.goto(f"/admin/research/researchrun/{run.pk}/review/")
+    page.select_option("#id_decision_3", "exclude")
+    page.click("button.page-button:has-text('next')")
+    page.wait_for_selector("text=Proposed companies 51\u201360 of 60")
+    assert "Also decided on other pages: 1 excluded" in page.inner_text("#approve-form")
+    page.shot("page two remembers")
+    page.click("button.page-button:has-text('previous')")
+    page.wait_for_selector("text=Proposed companies 1\u201350 of 60")
+    assert page.input_value("#id_decision_3") == "exclude"

@@ -267,3 +267,64 @@ def test_review_page_of_2000_companies_has_bounded_queries(
     assert "<strong>2000</strong> proposed companies" in html
     assert "Gen Company 300 GmbH" in html  # page 7 shows companies 301-350
     assert "Gen Company 1000 GmbH" not in html
+
+
+def go_to_page(client: Client, run: ResearchRun, bundle: Bundle, page: int, **fields: str):
+    return client.post(
+        reverse("admin:research_researchrun_review_page", args=[run.pk]),
+        {"bundle_id": str(bundle.pk), "bundle_sha256": bundle.sha256, "goto": str(page), **fields},
+    )
+
+
+def test_decisions_are_kept_across_pages_until_approve(
+    reviewer, run_a, small_bundle, tenant_a
+) -> None:
+    """The page shows 50 companies at a time: decisions made on page 1 survive going to
+    page 2 (shown again when coming back), and Approve sends those of every page."""
+    bundle = bundle_services.bundle_upload(
+        run=run_a, payload=small_bundle(run_a, companies=120), actor=SYSTEM
+    ).bundle
+    existing = CompanyFactory(tenant=tenant_a, name="Existing Robotics")
+    response = go_to_page(
+        reviewer,
+        run_a,
+        bundle,
+        2,
+        **{"decision-3": "exclude", "decision-4": "other", "company-4": str(existing.pk)},
+        note="first pass",
+    )
+    assert response.status_code == 302 and response["Location"].endswith("?page=2#companies")
+    page_two = reviewer.get(review_url(run_a), {"page": 2}).content.decode()
+    assert "Also decided on other pages:" in page_two
+    assert "1 excluded, 1 same as an existing company" in page_two
+    assert "first pass" in page_two  # the note too
+    page_one = reviewer.get(review_url(run_a), {"page": 1}).content.decode()
+    assert '<option value="exclude" selected>' in page_one.split('name="decision-3"')[1][:2000]
+
+    # Back to the default on page 1 takes a decision out; page 2 adds one; then approve.
+    go_to_page(reviewer, run_a, bundle, 2, **{"decision-3": ""})
+    response = approve(reviewer, run_a, bundle, **{"decision-60": "exclude"})
+    assert response.status_code == 302
+    stored = {
+        (d.company_index, d.action, d.company_id)
+        for d in CompanyDecision.objects.filter(bundle=bundle)
+    }
+    assert stored == {(4, "same_as", existing.pk), (60, "exclude", None)}
+    assert "research-review-draft" not in str(dict(reviewer.session))  # cleared
+
+
+def test_changing_pages_needs_the_reviewer_role_and_the_current_bundle(
+    client, reviewer, tenant_a, staff_member_for, run_a, small_bundle
+) -> None:
+    bundle = bundle_services.bundle_upload(
+        run=run_a, payload=small_bundle(run_a, companies=60), actor=SYSTEM
+    ).bundle
+    newer = bundle_services.bundle_upload(
+        run=run_a, payload=small_bundle(run_a, companies=61), actor=SYSTEM
+    ).bundle
+    assert go_to_page(reviewer, run_a, bundle, 2, **{"decision-1": "exclude"}).status_code == 409
+    assert go_to_page(reviewer, run_a, newer, 2, **{"decision-1": "nonsense"}).status_code == 400
+    analyst = Client()
+    analyst.force_login(staff_member_for(tenant_a, MemberRole.ANALYST))
+    assert go_to_page(analyst, run_a, newer, 2).status_code == 403
+    assert not CompanyDecision.objects.exists()
