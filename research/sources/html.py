@@ -57,14 +57,24 @@ _PAYWALL_WORDS = re.compile(
 )
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "main", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
-     "h6", "tr", "table", "blockquote", "pre", "dd", "dt", "dl", "br", "figcaption", "address",
-     "header"}
+     "h6", "tr", "td", "th", "table", "blockquote", "pre", "dd", "dt", "dl", "br", "figcaption",
+     "address", "header"}
 )  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_COPYRIGHT = re.compile(r"^\W*(?:©|\(c\)|copyright\b)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 # trafilatura returning less than this share of the cleaned region's words means it dropped
 # content blocks (typical on company pages made of short sections).
 _FALLBACK_SHARE = 0.6
+# trafilatura's precision mode keeping less than this share of what its default mode keeps means
+# it threw the content away with the boilerplate (old table layouts, short pages): use the default.
+_PRECISION_COLLAPSE = 0.5
+# A block made only of a link this short is a call to action or a menu item ("Learn more",
+# "Top of page"); a block of several links that are most of its words is a menu or a link row.
+_LINK_ONLY_WORDS = 6
+_LINK_ROW_SHARE = 0.8
+_COPYRIGHT_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -190,12 +200,12 @@ def _signals(tree: etree._Element) -> dict[str, Any]:
     }
 
 
-def _trafilatura_text(tree: etree._Element, url: str | None) -> str:
+def _trafilatura_text(tree: etree._Element, url: str | None, *, precision: bool) -> str:
     text = trafilatura.extract(
         tree,
         url=url,
         output_format="txt",
-        favor_precision=True,
+        favor_precision=precision,
         include_comments=False,
         include_tables=True,
         include_images=False,
@@ -215,12 +225,16 @@ def _content_container(cleaned: etree._Element, text: str) -> etree._Element | N
         if isinstance(element.tag, str) and element.tag in _BLOCK_TAGS:
             key = " ".join(element.text_content().split())
             by_text.setdefault(key, element)
-    lines = [line.removeprefix("- ").strip() for line in text.split("\n")]
+    # Table rows come out as "| cell | cell |": each cell is a block of its own.
+    cells = (cell for line in text.split("\n") for cell in line.split("|"))
+    lines = [cell.strip().removeprefix("- ").strip() for cell in cells]
     lines = [line for line in lines if len(_WORD.findall(line)) >= 4]
-    matched = [
-        by_text[" ".join(line.split())] for line in lines if " ".join(line.split()) in by_text
-    ]
-    if not matched or len(matched) < 0.5 * len(lines):
+    found = [(line, by_text.get(" ".join(line.split()))) for line in lines]
+    matched = [element for _, element in found if element is not None]
+    # Lines that match no single block (text spread over several) leave the choice unsure:
+    # the blocks found must carry at least half of trafilatura's words.
+    matched_words = sum(len(_WORD.findall(line)) for line, element in found if element is not None)
+    if not matched or matched_words < 0.5 * sum(len(_WORD.findall(line)) for line in lines):
         return None
     common = list(reversed([matched[0], *matched[0].iterancestors()]))
     for element in matched[1:]:
@@ -232,6 +246,44 @@ def _content_container(cleaned: etree._Element, text: str) -> etree._Element | N
     return common[-1] if common else None
 
 
+def _is_link_block(element: etree._Element) -> bool:
+    """Calls to action, menus and link rows left inside the content: blocks that are only a
+    short link, or several links with hardly any other words; copyright lines."""
+    words = len(_WORD.findall(element.text_content()))
+    if not words or element.tag in _HEADINGS:
+        return False
+    links = element.xpath(".//a")
+    link_words = sum(len(_WORD.findall(link.text_content())) for link in links)
+    if links and link_words == words and words <= _LINK_ONLY_WORDS:
+        return True
+    if len(links) >= 3 and link_words >= _LINK_ROW_SHARE * words:
+        return True
+    return words <= _COPYRIGHT_WORDS and bool(_COPYRIGHT.match(element.text_content()))
+
+
+def drop_link_blocks(container: etree._Element) -> etree._Element:
+    """Drop link-only blocks inside the container, in place (their tail text is kept)."""
+    for element in list(container.iter()):
+        if (
+            element is not container
+            and isinstance(element.tag, str)
+            and element.tag in _BLOCK_TAGS
+            and element.getparent() is not None
+            and _is_link_block(element)
+        ):
+            element.drop_tree()
+    return container
+
+
+def _selection(cleaned: etree._Element, url: str | None) -> str:
+    """trafilatura's choice of content, precision-tuned unless that mode collapsed."""
+    precise = _trafilatura_text(copy.deepcopy(cleaned), url, precision=True)
+    default = _trafilatura_text(copy.deepcopy(cleaned), url, precision=False)
+    if len(_WORD.findall(precise)) < _PRECISION_COLLAPSE * len(_WORD.findall(default)):
+        return default
+    return precise
+
+
 def extract_html(html: str, *, url: str | None = None) -> HtmlText:
     tree = _parse(html)
     if tree is None:
@@ -239,10 +291,10 @@ def extract_html(html: str, *, url: str | None = None) -> HtmlText:
     signals = _signals(tree)
     cleaned = remove_boilerplate(tree)
     region = region_text(_main_region(cleaned))
-    text = _trafilatura_text(copy.deepcopy(cleaned), url)
+    text = _selection(cleaned, url)
     container = _content_container(cleaned, text) if text else None
     if container is not None:
-        text = region_text(container)
+        text = region_text(drop_link_blocks(container))
         signals["extraction"] = "container"
     elif len(_WORD.findall(text)) < _FALLBACK_SHARE * len(_WORD.findall(region)):
         text = region
