@@ -32,9 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lxml.html
 import trafilatura
@@ -42,6 +41,7 @@ from extraction_corpus import build_corpus
 
 from research.sources.extract import EXTRACTOR_VERSION, extract
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 DOC = ROOT / "docs" / "benchmarks-extraction.md"
 _TOKEN = re.compile(r"\w+")

@@ -7,13 +7,17 @@ short blocks that carry the facts. So:
 1. boilerplate that is boilerplate on any site is removed by its markup: navigation, header,
    footer and aside landmarks, cookie/consent banners, newsletter, share, chat and testimonial
    widgets, hidden elements, small forms (class/id words in `_BOILERPLATE_WORDS`);
-2. trafilatura, with `favor_precision`, picks the content paragraphs of what is left;
-3. the smallest element containing all of them is taken, and its own text (headings, lists
-   and short blocks included, one block a line) is the main text. When trafilatura's lines
-   cannot be found in the page, its text is used, or the main landmark's when trafilatura kept
-   much less than it.
+2. trafilatura, with `favor_precision`, picks the content paragraphs of what is left (its
+   default mode when precision mode kept less than half of what the default keeps: on old
+   table layouts and short pages it throws the content away with the boilerplate);
+3. the smallest element containing all of them is taken (table cells count as blocks), calls
+   to action, link rows and copyright lines inside it are dropped ("Learn more", "Top of
+   page", menus), and its own text (headings, lists and short blocks included, one block a
+   line) is the main text. When trafilatura's lines cannot be found in the page, its text is
+   used, or the main landmark's when trafilatura kept much less than it.
 
-`bench/extraction.py` measures this against plain `trafilatura.extract` (F1 in its output).
+`bench/extraction.py` measures this against plain `trafilatura.extract` on real company pages,
+public benchmark pages and synthetic ones (figures in docs/benchmarks-extraction.md).
 Classification signals (login forms, paywall markup, the title and first heading) are read
 from the whole page before the clean-up.
 """
@@ -261,16 +265,30 @@ def _is_link_block(element: etree._Element) -> bool:
     return words <= _COPYRIGHT_WORDS and bool(_COPYRIGHT.match(element.text_content()))
 
 
+def _is_standalone_link(element: etree._Element) -> bool:
+    """A short link set between blocks rather than inside a sentence ("Learn more" under a
+    feature blurb): a button in all but markup."""
+    previous = element.getprevious()
+    return (
+        element.tag == "a"
+        and previous is not None
+        and previous.tag in _BLOCK_TAGS
+        and not (previous.tail or "").strip()
+        and not (element.tail or "").strip()
+        and 0 < len(_WORD.findall(element.text_content())) <= _LINK_ONLY_WORDS
+    )
+
+
 def drop_link_blocks(container: etree._Element) -> etree._Element:
-    """Drop link-only blocks inside the container, in place (their tail text is kept)."""
+    """Drop link-only blocks and standalone short links inside the container, in place (their
+    tail text is kept)."""
     for element in list(container.iter()):
-        if (
-            element is not container
-            and isinstance(element.tag, str)
-            and element.tag in _BLOCK_TAGS
-            and element.getparent() is not None
-            and _is_link_block(element)
-        ):
+        if element is container or not isinstance(element.tag, str):
+            continue
+        if element.getparent() is None:
+            continue
+        block = element.tag in _BLOCK_TAGS and _is_link_block(element)
+        if block or _is_standalone_link(element):
             element.drop_tree()
     return container
 
