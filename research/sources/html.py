@@ -7,13 +7,17 @@ short blocks that carry the facts. So:
 1. boilerplate that is boilerplate on any site is removed by its markup: navigation, header,
    footer and aside landmarks, cookie/consent banners, newsletter, share, chat and testimonial
    widgets, hidden elements, small forms (class/id words in `_BOILERPLATE_WORDS`);
-2. trafilatura, with `favor_precision`, picks the content paragraphs of what is left;
-3. the smallest element containing all of them is taken, and its own text (headings, lists
-   and short blocks included, one block a line) is the main text. When trafilatura's lines
-   cannot be found in the page, its text is used, or the main landmark's when trafilatura kept
-   much less than it.
+2. trafilatura, with `favor_precision`, picks the content paragraphs of what is left (its
+   default mode when precision mode kept less than half of what the default keeps: on old
+   table layouts and short pages it throws the content away with the boilerplate);
+3. the smallest element containing all of them is taken (table cells count as blocks), calls
+   to action, link rows and copyright lines inside it are dropped ("Learn more", "Top of
+   page", menus), and its own text (headings, lists and short blocks included, one block a
+   line) is the main text. When trafilatura's lines cannot be found in the page, its text is
+   used, or the main landmark's when trafilatura kept much less than it.
 
-`bench/extraction.py` measures this against plain `trafilatura.extract` (F1 in its output).
+`bench/extraction.py` measures this against plain `trafilatura.extract` on real company pages,
+public benchmark pages and synthetic ones (figures in docs/benchmarks-extraction.md).
 Classification signals (login forms, paywall markup, the title and first heading) are read
 from the whole page before the clean-up.
 """
@@ -57,14 +61,24 @@ _PAYWALL_WORDS = re.compile(
 )
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "main", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
-     "h6", "tr", "table", "blockquote", "pre", "dd", "dt", "dl", "br", "figcaption", "address",
-     "header"}
+     "h6", "tr", "td", "th", "table", "blockquote", "pre", "dd", "dt", "dl", "br", "figcaption",
+     "address", "header"}
 )  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_COPYRIGHT = re.compile(r"^\W*(?:©|\(c\)|copyright\b)", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 # trafilatura returning less than this share of the cleaned region's words means it dropped
 # content blocks (typical on company pages made of short sections).
 _FALLBACK_SHARE = 0.6
+# trafilatura's precision mode keeping less than this share of what its default mode keeps means
+# it threw the content away with the boilerplate (old table layouts, short pages): use the default.
+_PRECISION_COLLAPSE = 0.5
+# A block made only of a link this short is a call to action or a menu item ("Learn more",
+# "Top of page"); a block of several links that are most of its words is a menu or a link row.
+_LINK_ONLY_WORDS = 6
+_LINK_ROW_SHARE = 0.8
+_COPYRIGHT_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -190,12 +204,12 @@ def _signals(tree: etree._Element) -> dict[str, Any]:
     }
 
 
-def _trafilatura_text(tree: etree._Element, url: str | None) -> str:
+def _trafilatura_text(tree: etree._Element, url: str | None, *, precision: bool) -> str:
     text = trafilatura.extract(
         tree,
         url=url,
         output_format="txt",
-        favor_precision=True,
+        favor_precision=precision,
         include_comments=False,
         include_tables=True,
         include_images=False,
@@ -215,12 +229,16 @@ def _content_container(cleaned: etree._Element, text: str) -> etree._Element | N
         if isinstance(element.tag, str) and element.tag in _BLOCK_TAGS:
             key = " ".join(element.text_content().split())
             by_text.setdefault(key, element)
-    lines = [line.removeprefix("- ").strip() for line in text.split("\n")]
+    # Table rows come out as "| cell | cell |": each cell is a block of its own.
+    cells = (cell for line in text.split("\n") for cell in line.split("|"))
+    lines = [cell.strip().removeprefix("- ").strip() for cell in cells]
     lines = [line for line in lines if len(_WORD.findall(line)) >= 4]
-    matched = [
-        by_text[" ".join(line.split())] for line in lines if " ".join(line.split()) in by_text
-    ]
-    if not matched or len(matched) < 0.5 * len(lines):
+    found = [(line, by_text.get(" ".join(line.split()))) for line in lines]
+    matched = [element for _, element in found if element is not None]
+    # Lines that match no single block (text spread over several) leave the choice unsure:
+    # the blocks found must carry at least half of trafilatura's words.
+    matched_words = sum(len(_WORD.findall(line)) for line, element in found if element is not None)
+    if not matched or matched_words < 0.5 * sum(len(_WORD.findall(line)) for line in lines):
         return None
     common = list(reversed([matched[0], *matched[0].iterancestors()]))
     for element in matched[1:]:
@@ -232,6 +250,58 @@ def _content_container(cleaned: etree._Element, text: str) -> etree._Element | N
     return common[-1] if common else None
 
 
+def _is_link_block(element: etree._Element) -> bool:
+    """Calls to action, menus and link rows left inside the content: blocks that are only a
+    short link, or several links with hardly any other words; copyright lines."""
+    words = len(_WORD.findall(element.text_content()))
+    if not words or element.tag in _HEADINGS:
+        return False
+    links = element.xpath(".//a")
+    link_words = sum(len(_WORD.findall(link.text_content())) for link in links)
+    if links and link_words == words and words <= _LINK_ONLY_WORDS:
+        return True
+    if len(links) >= 3 and link_words >= _LINK_ROW_SHARE * words:
+        return True
+    return words <= _COPYRIGHT_WORDS and bool(_COPYRIGHT.match(element.text_content()))
+
+
+def _is_standalone_link(element: etree._Element) -> bool:
+    """A short link set between blocks rather than inside a sentence ("Learn more" under a
+    feature blurb): a button in all but markup."""
+    previous = element.getprevious()
+    return (
+        element.tag == "a"
+        and previous is not None
+        and previous.tag in _BLOCK_TAGS
+        and not (previous.tail or "").strip()
+        and not (element.tail or "").strip()
+        and 0 < len(_WORD.findall(element.text_content())) <= _LINK_ONLY_WORDS
+    )
+
+
+def drop_link_blocks(container: etree._Element) -> etree._Element:
+    """Drop link-only blocks and standalone short links inside the container, in place (their
+    tail text is kept)."""
+    for element in list(container.iter()):
+        if element is container or not isinstance(element.tag, str):
+            continue
+        if element.getparent() is None:
+            continue
+        block = element.tag in _BLOCK_TAGS and _is_link_block(element)
+        if block or _is_standalone_link(element):
+            element.drop_tree()
+    return container
+
+
+def _selection(cleaned: etree._Element, url: str | None) -> str:
+    """trafilatura's choice of content, precision-tuned unless that mode collapsed."""
+    precise = _trafilatura_text(copy.deepcopy(cleaned), url, precision=True)
+    default = _trafilatura_text(copy.deepcopy(cleaned), url, precision=False)
+    if len(_WORD.findall(precise)) < _PRECISION_COLLAPSE * len(_WORD.findall(default)):
+        return default
+    return precise
+
+
 def extract_html(html: str, *, url: str | None = None) -> HtmlText:
     tree = _parse(html)
     if tree is None:
@@ -239,10 +309,10 @@ def extract_html(html: str, *, url: str | None = None) -> HtmlText:
     signals = _signals(tree)
     cleaned = remove_boilerplate(tree)
     region = region_text(_main_region(cleaned))
-    text = _trafilatura_text(copy.deepcopy(cleaned), url)
+    text = _selection(cleaned, url)
     container = _content_container(cleaned, text) if text else None
     if container is not None:
-        text = region_text(container)
+        text = region_text(drop_link_blocks(container))
         signals["extraction"] = "container"
     elif len(_WORD.findall(text)) < _FALLBACK_SHARE * len(_WORD.findall(region)):
         text = region

@@ -227,3 +227,53 @@ def test_normalize_text() -> None:
 def test_word_count_is_unicode_aware() -> None:
     assert word_count("Ren\u00e9e's co-founder met O\u2019Brien in Z\u00fcrich.") == 6
     assert word_count("東京都に本社") == 6
+
+
+FEATURE_GRID = """<h1>Corvid Sentinel</h1>
+<p>Corvid Sentinel watches every controller and engineering workstation on a plant network and
+flags behaviour that does not match the baseline it has learned over the first weeks.</p>
+<ul class="features">
+<li><h2>Asset inventory</h2><p>Every device on the plant network is discovered within hours,
+with its firmware version, vendor and the protocols it speaks.</p>
+<a class="more" href="/inventory">Learn more about inventory</a></li>
+<li><h2>Risk ranking</h2><p>Alerts are ranked by their risk to safety and uptime, so the night
+shift sees the three that matter instead of three hundred.</p>
+<a class="more" href="/ranking">Learn more</a></li>
+</ul>
+<p>Corvid Security was founded in 2016 in Tel Aviv and opened its US headquarters in Houston in
+2022; it protects more than 1,200 sites in energy, water and chemicals.</p>
+<p><a href="/a">Energy</a> <a href="/b">Water</a> <a href="/c">Chemicals</a>
+<a href="/d">Food</a></p>
+<p>&copy; 2026 Corvid Security Ltd.</p>"""
+
+
+def test_calls_to_action_and_link_rows_inside_the_content_are_dropped() -> None:
+    html = pages.site_page("Corvid Sentinel", FEATURE_GRID, site="Corvid Security")
+    text = extract(body=html.encode(), content_type="text/html").text
+
+    for kept in ("Asset inventory", "Every device on the plant network is discovered",
+                 "founded in 2016 in Tel Aviv", "three that matter"):  # fmt: skip
+        assert kept in text
+    for dropped in ("Learn more", "Energy Water", "2026 Corvid Security Ltd"):
+        assert dropped not in text
+
+
+LAYOUT_TABLE_PAGE = """<html><head><title>Callows Audio</title></head><body>
+<table width="755"><tr><td><img src="logo.jpg"></td>
+<td><a href="about.htm"><img src="about.jpg"></a></td></tr>
+<tr><td colspan="2"><strong>Mobile Disco</strong></td></tr>
+<tr><td colspan="2">The roadshow was born in 1971, when Jim Lindsay started a mobile disco playing
+Motown, stax and trojan music, and has since played every style its clients asked for.<br><br>
+Callows Audio provides mobile discos for weddings, parties, celebrations, dinner dances and any
+other special event for both private and business customers across south east England.<br><br>
+We use professional equipment of the highest quality, with lighting and special effects if
+required, and all of it is regularly PAT tested in compliance with current regulations.</td></tr>
+</table></body></html>"""
+
+
+def test_old_table_layouts_keep_their_text() -> None:
+    text = extract(body=LAYOUT_TABLE_PAGE.encode(), content_type="text/html").text
+
+    assert "The roadshow was born in 1971" in text
+    assert "Callows Audio provides mobile discos for weddings" in text
+    assert "regularly PAT tested" in text
