@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -49,9 +50,20 @@ def problem_body(
     return body
 
 
+class ProblemResponse(Response):
+    """A problem is JSON whatever renderer the request negotiated (the CSV export's, the
+    schema's YAML): `Accept: text/csv` must not turn an error into a spreadsheet."""
+
+    @property
+    def rendered_content(self) -> bytes:
+        self.accepted_renderer = JSONRenderer()
+        self.accepted_media_type = JSONRenderer.media_type
+        return super().rendered_content
+
+
 def problem_response(**kwargs: Any) -> Response:
     body = problem_body(**kwargs)
-    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    return ProblemResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
 def problem_json_response(**kwargs: Any) -> JsonResponse:

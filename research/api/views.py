@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ats.api.negotiation import FormatParameterNegotiation
 from ats.api.viewsets import TenantScopedViewSet
 from ats.models import MemberRole
 from jobs.api.serializers import JobSerializer
@@ -23,7 +26,7 @@ from research.services import bundles as bundle_services
 from research.services import runs as run_services
 from research.services.lists import list_submit
 
-from .prospects import PROSPECT_LIST_PARAMETERS, prospects_csv
+from .prospects import PROSPECT_LIST_PARAMETERS, CSVRenderer, prospects_csv
 from .serializers import (
     BundleSerializer,
     ProspectSerializer,
@@ -194,14 +197,25 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
-    @extend_schema(parameters=PROSPECT_LIST_PARAMETERS, responses=ProspectSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=PROSPECT_LIST_PARAMETERS,
+        responses={
+            (200, "application/json"): ProspectSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, CSVRenderer],
+        content_negotiation_class=FormatParameterNegotiation,
+    )
     def prospects(self, request: Request, pk: str) -> Any:
         run = self.get_object()
         queryset, self._prospect_ordering = filter_prospects(
             prospects_with_counts(Prospect.objects.filter(run=run)), request.query_params
         )
-        if request.query_params.get("format") == "csv":
+        if request.accepted_renderer.format == CSVRenderer.format:
             return prospects_csv(
                 queryset.order_by(*self._prospect_ordering), f"run-{run.pk}-prospects.csv"
             )
