@@ -7,6 +7,7 @@ Body: `type`, `title`, `status`, `detail`, `code`, and for validation errors
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import pydantic
@@ -37,13 +38,16 @@ def problem_body(
     detail: str,
     code: str,
     errors: list[FieldError] | None = None,
+    **extensions: Any,
 ) -> dict[str, Any]:
+    """The problem body; `extensions` are extra members (RFC 9457 §3.2)."""
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_BASE}{code.replace('_', '-')}",
         "title": title,
         "status": status_code,
         "detail": detail,
         "code": code,
+        **extensions,
     }
     if errors is not None:
         body["errors"] = [error.as_dict() for error in errors]
@@ -161,7 +165,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, exceptions.Throttled):  # whole seconds, at least one
+            response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
         return response
     return None

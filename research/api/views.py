@@ -21,6 +21,7 @@ from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
 from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunStep, Source
+from research.schemas import RunBundleV1
 from research.selectors import filter_prospects, filter_runs, prospects_with_counts, run_job_ids
 from research.services import bundles as bundle_services
 from research.services import runs as run_services
@@ -112,7 +113,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     )
     @extend_schema(
         methods=["POST"],
-        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        request=RunBundleV1,
         responses={201: BundleSerializer, 200: BundleSerializer},
         description="Upload a bundle: 201 when new, 200 (already_accepted) for the same content.",
     )
@@ -135,8 +136,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         )
 
     @extend_schema(
-        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        request=RunBundleV1,
         responses=ValidationAnswerSerializer,
+        description="Validate a bundle without storing anything: the answer lists every "
+        "error and warning, each with its `loc`.",
     )
     @action(detail=True, methods=["post"], url_path="bundle/validate")
     def validate_bundle(self, request: Request, pk: str) -> Response:
