@@ -138,7 +138,23 @@ _WRITES = {"409": "The object's state does not allow this now (e.g. a status tra
 _POST = {"422": "This Idempotency-Key was used for another request."}
 
 
+def _optional_bodies(result: dict) -> None:
+    """A body whose every field is optional may be left out: document it as optional."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody")
+            if not body:
+                continue
+            for content in body.get("content", {}).values():
+                ref = content.get("schema", {}).get("$ref", "")
+                schema = schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else content["schema"]
+                if schema.get("type") == "object" and not schema.get("required"):
+                    body["required"] = False
+
+
 def document_problems(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    _optional_bodies(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = _PROBLEM_SCHEMA
     schemas["ProblemFieldError"] = _FIELD_ERROR_SCHEMA

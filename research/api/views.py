@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from ats.api.negotiation import FormatParameterNegotiation
 from ats.api.viewsets import TenantScopedViewSet
+from ats.errors import FieldError, InvalidInput
 from ats.models import MemberRole
 from jobs.api.serializers import JobSerializer
 from jobs.models import Job
@@ -40,6 +41,7 @@ from .serializers import (
 )
 
 MSG_NO_BUNDLE = "This run has no bundle yet."
+MSG_BODY_REQUIRED = "Send the bundle to validate as the JSON body."
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -143,7 +145,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     )
     @action(detail=True, methods=["post"], url_path="bundle/validate")
     def validate_bundle(self, request: Request, pk: str) -> Response:
-        validation = bundle_services.bundle_validate(run=self.get_object(), payload=request.data)
+        run = self.get_object()
+        if request.stream is None:  # no body at all: not a bundle to answer about
+            raise InvalidInput(
+                MSG_BODY_REQUIRED, errors=[FieldError("", MSG_BODY_REQUIRED, "missing")]
+            )
+        validation = bundle_services.bundle_validate(run=run, payload=request.data)
         return Response(validation.as_dict())
 
     @extend_schema(request=ReviewDecision, responses=RunWithJobSerializer)

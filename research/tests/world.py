@@ -49,17 +49,19 @@ class World:
             "jobs": self.job,
         }.get(collection)
 
-    def fill(self, path: str) -> str:
-        """`path` with its `{id}` filled, or an AssertionError saying what is missing."""
-        if "{" not in path:
-            return path
+    def fill_id(self, path: str) -> Any:
+        """The id for `path`'s `{id}`, or an AssertionError saying what is missing."""
         collection = path.removeprefix("/api/v1/").split("/")[0]
         found = self.object_for(collection)
         names = _PARAMETER.findall(path)
         assert found is not None and names == ["id"], (
             f"{path}: no object of the test world fills {names}; add one to research/tests/world.py"
         )
-        return path.replace("{id}", str(found.pk))
+        return found.pk
+
+    def fill(self, path: str) -> str:
+        """`path` with its `{id}` filled (see `fill_id`)."""
+        return path.replace("{id}", str(self.fill_id(path))) if "{" in path else path
 
 
 def build_world(tenant: Tenant, *, companies: int = 3) -> World:
@@ -81,9 +83,14 @@ def build_world(tenant: Tenant, *, companies: int = 3) -> World:
     )
 
 
+def api_schema() -> dict[str, Any]:
+    """The OpenAPI schema, as `/api/schema/` serves it."""
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
 def api_operations() -> list[tuple[str, str, dict[str, Any]]]:
     """Every (METHOD, path, operation) of the OpenAPI schema."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema = api_schema()
     return [
         (method.upper(), path, operation)
         for path, operations in schema["paths"].items()
