@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 
 from ats.errors import FieldError, InvalidInput
 from ats.normalize import normalize_company_name
+from research.bundle import issues
 from research.models import (
     Bundle,
     Prospect,
@@ -42,6 +43,8 @@ from .services.matching import (
 )
 
 PANEL_PAGE_SIZE = 50
+# Bundle warnings about a company's name, shown beside it on the review page.
+NAME_WARNINGS = (issues.DUPLICATE_COMPANY, issues.MIXED_SCRIPT)
 PASSAGE_CONTEXT = 160  # characters shown around a snippet in its source
 
 
@@ -67,6 +70,7 @@ class CompanyView:
     match: Match
     metrics: list[dict[str, Any]]
     evidence: list[EvidenceView]
+    name_warnings: list[str] = field(default_factory=list)  # duplicate or look-alike names
 
 
 @dataclass
@@ -140,6 +144,10 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
     unverified = {
         w["loc"] for w in bundle.validation_warnings if w.get("type") == "unverified_evidence"
     }
+    name_warnings: dict[str, list[str]] = {}
+    for warning in bundle.validation_warnings:
+        if warning.get("type") in NAME_WARNINGS:
+            name_warnings.setdefault(warning["loc"], []).append(warning["msg"])
     views = []
     for i, match in zip(shown, hinted, strict=True):
         company = companies[i]
@@ -179,6 +187,7 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
                 match=match,
                 metrics=company.get("metrics") or [],
                 evidence=evidence,
+                name_warnings=name_warnings.get(f"proposal_json.companies.{i}.name", []),
             )
         )
     return ReviewPanel(bundle=bundle, totals=totals, page=page, companies=views)

@@ -57,6 +57,7 @@ TOO_MANY_ERRORS = "too_many_errors"
 # Warning codes: the bundle is still valid.
 UNVERIFIED_EVIDENCE = "unverified_evidence"
 DUPLICATE_COMPANY = "duplicate_company"
+MIXED_SCRIPT = "mixed_script"
 TOO_MANY_WARNINGS = "too_many_warnings"
 
 MSG_UNSUPPORTED_VERSION = (
@@ -116,6 +117,10 @@ MSG_UNVERIFIED_EVIDENCE_ANY = (
 )
 MSG_DUPLICATE_COMPANY = (
     "Same {field} as proposal_json.companies.{first}: both may be the same company"
+)
+MSG_MIXED_SCRIPT = (
+    "The name mixes Latin and {script} letters ('{letter}' is {script}): it may imitate "
+    "another company's name"
 )
 
 
