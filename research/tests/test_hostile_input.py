@@ -50,7 +50,7 @@ UNSTORABLE_BODIES = [
 
 @pytest.fixture
 def world(tenant_a) -> World:
-    return build_world(tenant_a)
+    return build_world(tenant_a, companies=1)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from drf_spectacular.generators import SchemaGenerator
 
 from ats.actors import Actor
@@ -99,5 +99,12 @@ def api_operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def row_counts() -> dict[str, int]:
-    """Rows of every model: what a refused request must leave as it was."""
-    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+    """Rows of every table of every model: what a refused request must leave as it was.
+
+    One query (a UNION of counts), as the hostile-input table asks it hundreds of times."""
+    tables = sorted({model._meta.db_table for model in apps.get_models()})
+    quote = connection.ops.quote_name
+    sql = " UNION ALL ".join(f"SELECT '{table}', COUNT(*) FROM {quote(table)}" for table in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(cursor.fetchall())
