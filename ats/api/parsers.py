@@ -5,10 +5,11 @@
   memory growth.
 - Python's JSON decoder recurses once per nesting level: a body nested 10,000 deep exhausts the
   stack. The nesting depth is measured on the raw text first, without recursion.
-- `CheckedParser` wraps every parser a view uses (see `SafeInputMixin` in viewsets.py): whatever
-  it parsed (JSON, form fields, file names) holding NUL characters, unpaired surrogates,
-  NaN/Infinity or out-of-range numbers is refused with 400 naming each value's `loc`, before
-  any view code sees it.
+- Whatever a parser returns (JSON, form fields, file names) holding NUL characters, unpaired
+  surrogates, NaN/Infinity or out-of-range numbers is refused with 400 naming each value's
+  `loc`, before any view code sees it: `LimitedJSONParser` (every DRF view's default) checks
+  its own result, and `SafeInputMixin` (viewsets.py) wraps any other parser a view declares
+  (multipart, forms) in `CheckedParser`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ MAX_STRING_LENGTH = 5_000_000
 JSON_TOO_DEEP = "json_too_deep"
 MSG_JSON_TOO_DEEP = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
 MSG_UNSTORABLE = "The request holds values that cannot be stored; see errors."
+TOO_DEEP = FieldError("", MSG_JSON_TOO_DEEP, JSON_TOO_DEEP)
 
 # A JSON string (or an unterminated one, up to the end); possessive, so scanning stays linear.
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)
@@ -56,7 +58,21 @@ def json_depth(text: str) -> int:
     return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
 
 
+def refuse_unstorable(parsed: Any) -> None:
+    """Raise InvalidInput (400) naming every value of a parsed body that cannot be stored."""
+    if isinstance(parsed, parsers.DataAndFiles):
+        errors = _form_errors(parsed.data, parsed.files)
+    elif isinstance(parsed, QueryDict):
+        errors = _form_errors(parsed, MultiValueDict())
+    else:
+        errors = unstorable_values(parsed, max_string_length=MAX_STRING_LENGTH)
+    if errors:
+        raise InvalidInput(MSG_UNSTORABLE, errors=errors)
+
+
 class LimitedJSONParser(parsers.JSONParser):
+    checks_storable = True  # SafeInputMixin need not wrap it
+
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")
@@ -72,13 +88,13 @@ class LimitedJSONParser(parsers.JSONParser):
         except (LookupError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"The body is not valid {encoding} text: {exc}") from exc
         if json_depth(text) > MAX_JSON_DEPTH:
-            raise InvalidInput(
-                MSG_JSON_TOO_DEEP, errors=[FieldError("", MSG_JSON_TOO_DEEP, JSON_TOO_DEEP)]
-            )
+            raise InvalidInput(MSG_JSON_TOO_DEEP, errors=[TOO_DEEP])
         try:
-            return json.loads(text)
+            parsed = json.loads(text)
         except ValueError as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
+        refuse_unstorable(parsed)
+        return parsed
 
 
 def _form_errors(data: QueryDict, files: MultiValueDict) -> list[FieldError]:
@@ -100,6 +116,8 @@ def _form_errors(data: QueryDict, files: MultiValueDict) -> list[FieldError]:
 class CheckedParser:
     """Any parser, plus the check that what it parsed can be stored (see module docstring)."""
 
+    checks_storable = True
+
     def __init__(self, parser: parsers.BaseParser) -> None:
         self.parser = parser
         self.media_type = parser.media_type
@@ -108,13 +126,9 @@ class CheckedParser:
         return getattr(self.parser, name)
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        parsed = self.parser.parse(stream, media_type, parser_context)
-        if isinstance(parsed, parsers.DataAndFiles):
-            errors = _form_errors(parsed.data, parsed.files)
-        elif isinstance(parsed, QueryDict):
-            errors = _form_errors(parsed, MultiValueDict())
-        else:
-            errors = unstorable_values(parsed, max_string_length=MAX_STRING_LENGTH)
-        if errors:
-            raise InvalidInput(MSG_UNSTORABLE, errors=errors)
+        try:
+            parsed = self.parser.parse(stream, media_type, parser_context)
+        except RecursionError:  # a parser without LimitedJSONParser's depth check
+            raise InvalidInput(MSG_JSON_TOO_DEEP, errors=[TOO_DEEP]) from None
+        refuse_unstorable(parsed)
         return parsed

@@ -50,7 +50,10 @@ class SafeInputMixin:
     """Input checks and rate limits every API view gets (see the module docstring)."""
 
     def get_parsers(self) -> list[Any]:
-        return [CheckedParser(parser) for parser in super().get_parsers()]
+        return [
+            parser if getattr(parser, "checks_storable", False) else CheckedParser(parser)
+            for parser in super().get_parsers()
+        ]
 
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import RequestFactory
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.test import APIClient
 
-from ats.api.parsers import MAX_JSON_DEPTH, MAX_STRING_LENGTH, CheckedParser
+from ats.api.parsers import MAX_JSON_DEPTH, MAX_STRING_LENGTH, CheckedParser, LimitedJSONParser
+from ats.api.viewsets import TenantScopedViewSet
 from ats.errors import InvalidInput
 from ats.jsonvalues import INVALID_CHARACTER, INVALID_JSON_VALUE
 from ats.models import MemberRole
@@ -314,3 +315,20 @@ def test_finite_numbers_and_unicode_are_welcome(admin_api, world) -> None:
     assert response.status_code == 201, response.content
     assert response.json()["constraints"] == constraints
     assert math.isfinite(response.json()["constraints"]["max"])
+
+
+def test_a_parser_a_view_adds_is_checked_too() -> None:
+    """A view may declare DRF's own parsers (multipart for files, plain JSON): the base
+    viewset wraps them, so their output is checked and deep nesting is still a 400."""
+    view = type("View", (TenantScopedViewSet,), {"queryset": ResearchRun.objects.all()})
+    view.parser_classes = [JSONParser, MultiPartParser, LimitedJSONParser]
+    parsers = view().get_parsers()
+    assert [type(parser) for parser in parsers] == [CheckedParser, CheckedParser, LimitedJSONParser]
+
+    deep = io.BytesIO(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(InvalidInput) as refused:
+        parsers[0].parse(deep, "application/json", {"encoding": "utf-8"})
+    assert refused.value.errors[0].type == "json_too_deep"
+    with pytest.raises(InvalidInput) as refused:
+        parsers[0].parse(io.BytesIO(b'{"a": "\\u0000"}'), "application/json", {"encoding": "utf-8"})
+    assert refused.value.errors[0].loc == "a"
