@@ -66,4 +66,4 @@ migrations: $(VENV)/.runtime
 	DEBUG=true $(PY) manage.py makemigrations
 
 clean:
-	rm -rf $(VENV) var/test .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test .pytest_cache .ruff_cache .hypothesis
