@@ -78,4 +78,4 @@ migrations: $(VENV)/.runtime
 	DEBUG=true $(PY) manage.py makemigrations
 
 clean:
-	rm -rf $(VENV) var/test .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) var/test .pytest_cache .ruff_cache test-artifacts .hypothesis

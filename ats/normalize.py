@@ -34,17 +34,22 @@ _SUFFIX_RE = re.compile(
     r"(?:\s|^)(?:" + "|".join(re.escape(suffix) for suffix in LEGAL_SUFFIXES) + r")$"
 )
 _SPACES_RE = re.compile(r"\s+")
+# Letters that render as blank space (Hangul fillers): spaces, like the separators (Z*).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def _fold(text: str) -> str:
-    """Casefold, drop accents and turn punctuation and symbols into spaces."""
+    """Casefold, drop accents and invisible characters, turn punctuation, symbols and every
+    kind of space into spaces."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("&", " and "))
     kept = []
     for char in decomposed:
         category = unicodedata.category(char)
-        if category == "Mn":  # combining accent: "é" -> "e"
+        # Combining accents ("é" -> "e") and invisible format characters (zero-width space
+        # and joiners, soft hyphen, word joiner, BOM, bidi marks): "A\u200bcme" is "acme".
+        if category in ("Mn", "Cf"):
             continue
-        kept.append(" " if category[0] in "PSZC" else char)
+        kept.append(" " if category[0] in "PSZC" or char in _BLANK_LETTERS else char)
     return _SPACES_RE.sub(" ", "".join(kept)).strip()
 
 
@@ -93,3 +98,44 @@ def registrable_domain(value: str | None) -> str:
     if not parts.suffix or not parts.domain:
         return ""
     return f"{parts.domain}.{parts.suffix}"
+
+
+# Scripts whose letters imitate Latin ones ("\u0410cme" with a Cyrillic \u0410): a word mixing
+# them with Latin letters is a review hint, never a merge on its own.
+_LOOKALIKE_SCRIPTS = ("CYRILLIC", "GREEK")
+# Cyrillic and Greek letters that look like Latin ones, after casefolding.
+_HOMOGLYPHS = str.maketrans(
+    "авеклмнорстухіјѕԁԛԝӏαβεικνορτυχ",
+    "abeklmhopctyxijsdqwlabeiknoptux",
+)
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ", 1)[0]
+
+
+def mixed_script_letters(name: str) -> tuple[str, str] | None:
+    """(letter, script) of the first Cyrillic or Greek letter inside a word that also has
+    Latin letters, or None. Words wholly in one script ("Сбербанк", "ソニー Sony") are fine."""
+    for word in _fold_keep_letters(name).split():
+        scripts: dict[str, str] = {}
+        for char in word:
+            if char.isalpha():
+                scripts.setdefault(_script(char), char)
+        if "LATIN" in scripts:
+            for script in _LOOKALIKE_SCRIPTS:
+                if script in scripts:
+                    return scripts[script], script.title()
+    return None
+
+
+def name_skeleton(name: str) -> str:
+    """The normalized name with Cyrillic and Greek look-alikes read as Latin letters: two
+    names with the same skeleton look the same to a reader."""
+    return normalize_company_name(name).translate(_HOMOGLYPHS)
+
+
+def _fold_keep_letters(text: str) -> str:
+    return "".join(
+        char for char in unicodedata.normalize("NFC", text) if unicodedata.category(char) != "Cf"
+    )

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from ats.logging import logging_config
+from ats.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -64,6 +66,22 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (Django's middleware): this site's own scripts,
+# styles and images only, never another host; an inline <script> or <style> needs the
+# request's nonce (`{{ csp_nonce }}` in templates). The API docs' assets are served locally
+# (drf-spectacular-sidecar), so they work without internet too.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],  # the admin's and Swagger UI's CSS inline small icons
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ats",
     "jobs",
     "research",
@@ -83,9 +102,13 @@ MIDDLEWARE = [
     # Outermost: times and logs every request, whatever answers it.
     "ats.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside CommonMiddleware: sees its redirects, and turns any 4xx under /api/ into
+    # problem+json.
+    "ats.api_edge.ApiEdgeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "ats.api_edge.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ats.middleware.TenantScopeMiddleware",
@@ -107,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -178,6 +202,34 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Shared by every process: rate limits are counted here (the database cache by default, its
+# table created by a migration; `manage.py createcachetable` after changing CACHE_URL).
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://ats_cache")}
+
+
+def _rate_limits() -> dict[str, str]:
+    """Requests per period, per scope (`ats.ratelimit`); an empty value turns a limit off."""
+    limits = {
+        # Per API key: an automation client's pace, with room for bursts.
+        "api_key": env.str("RATE_LIMIT_API_KEY", default="600/min"),
+        # Per staff user using the API with a browser session.
+        "user": env.str("RATE_LIMIT_USER", default="600/min"),
+        # Per client address: requests without credentials or with wrong ones.
+        "anonymous": env.str("RATE_LIMIT_ANONYMOUS", default="60/min"),
+        # Failed admin logins, per username and per client address.
+        "admin_login_user": env.str("RATE_LIMIT_ADMIN_LOGIN_USER", default="5/15min"),
+        "admin_login_address": env.str("RATE_LIMIT_ADMIN_LOGIN_ADDRESS", default="20/15min"),
+    }
+    for scope, rate in limits.items():
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"RATE_LIMIT_{scope.upper()}: {exc}") from None
+    return limits
+
+
+RATE_LIMITS = _rate_limits()
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "ats.api.authentication.ApiKeyAuthentication",
@@ -189,6 +241,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "ats.api.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ats.api.exceptions.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "ats.ratelimit.ApiKeyRateThrottle",
+        "ats.ratelimit.UserRateThrottle",
+        "ats.ratelimit.AnonymousRateThrottle",
+    ],
+    # Proxies in front of the app whose X-Forwarded-For is trusted for the client address
+    # (0: REMOTE_ADDR, a client cannot choose its address).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `?format=` is ours (the prospects CSV export), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
@@ -203,10 +263,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.0.3",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from this site's static files (no CDN: works offline and under the CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "ats.api.schema.openapi30_nullable",
+        "ats.api.schema.document_problems",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "research.models.RunStatus",

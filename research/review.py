@@ -15,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from rapidfuzz import fuzz
 
 from jobs.models import Job
+from research.bundle import issues
 from research.formatting import metric_label, metric_value
 from research.models import (
     Bundle,
@@ -34,6 +35,8 @@ from .services.matching import (
     summarize,
 )
 
+# Bundle warnings about a company's name, shown beside it on the review page.
+NAME_WARNINGS = (issues.DUPLICATE_COMPANY, issues.MIXED_SCRIPT)
 PANEL_PAGE_SIZE = 50
 PASSAGE_CONTEXT = 160  # characters shown around a snippet in its source
 CLOSEST_MIN_SCORE = 60.0  # an unverified snippet's closest passage is shown from this score
@@ -74,6 +77,7 @@ class CompanyView:
     evidence: list[EvidenceView]
     is_client: bool = False
     decision: CompanyDecision | None = None
+    name_warnings: list[str] = field(default_factory=list)  # duplicate or look-alike names
 
     @property
     def probable_duplicate(self) -> bool:
@@ -273,10 +277,14 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
     unverified = {
         w["loc"] for w in bundle.validation_warnings if w.get("type") == "unverified_evidence"
     }
+    name_warnings: dict[str, list[str]] = {}
+    for warning in bundle.validation_warnings:
+        if warning.get("type") in NAME_WARNINGS:
+            name_warnings.setdefault(warning["loc"], []).append(warning["msg"])
     decisions = {d.company_index: d for d in CompanyDecision.objects.filter(bundle=bundle)}
 
     def view(i: int) -> CompanyView:
-        return _company_view(
+        company_view = _company_view(
             i,
             companies[i],
             matches[i],
@@ -285,6 +293,8 @@ def review_panel(*, bundle: Bundle, page_number: int | str = 1) -> ReviewPanel:
             client.pk if client else None,
             decisions,
         )
+        company_view.name_warnings = name_warnings.get(f"proposal_json.companies.{i}.name", [])
+        return company_view
 
     page = Paginator(range(len(companies)), PANEL_PAGE_SIZE).get_page(page_number)
     return ReviewPanel(

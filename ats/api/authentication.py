@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NoReturn
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -10,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ats import ratelimit
 from ats.models import ApiKey
 from ats.tenant_scope import enter_scope, system_scope
 
@@ -51,14 +53,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 else None
             )
         if api_key is None or not api_key.matches(raw_key):
-            raise exceptions.AuthenticationFailed(MSG_INVALID_KEY)
+            self.fail(request, MSG_INVALID_KEY)
         if api_key.is_revoked:
-            raise exceptions.AuthenticationFailed(MSG_REVOKED_KEY)
+            self.fail(request, MSG_REVOKED_KEY)
         enter_scope([api_key.tenant_id])
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return ApiKeyUser(api_key), api_key
+
+    def fail(self, request: Request, message: str) -> NoReturn:
+        """401; or 429 once the client address has sent too many requests without valid
+        credentials (they count with its anonymous ones)."""
+        wait = ratelimit.FailureLimit(ratelimit.ANONYMOUS).record(ratelimit.client_address(request))
+        if wait is not None:
+            raise exceptions.Throttled(wait)
+        raise exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (with this challenge) rather than 403 when no key was sent.

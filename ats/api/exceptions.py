@@ -7,6 +7,7 @@ Body: `type`, `title`, `status`, `detail`, `code`, and for validation errors
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import pydantic
@@ -16,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -36,22 +38,36 @@ def problem_body(
     detail: str,
     code: str,
     errors: list[FieldError] | None = None,
+    **extensions: Any,
 ) -> dict[str, Any]:
+    """The problem body; `extensions` are extra members (RFC 9457 §3.2)."""
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_BASE}{code.replace('_', '-')}",
         "title": title,
         "status": status_code,
         "detail": detail,
         "code": code,
+        **extensions,
     }
     if errors is not None:
         body["errors"] = [error.as_dict() for error in errors]
     return body
 
 
+class ProblemResponse(Response):
+    """A problem is JSON whatever renderer the request negotiated (the CSV export's, the
+    schema's YAML): `Accept: text/csv` must not turn an error into a spreadsheet."""
+
+    @property
+    def rendered_content(self) -> bytes:
+        self.accepted_renderer = JSONRenderer()
+        self.accepted_media_type = JSONRenderer.media_type
+        return super().rendered_content
+
+
 def problem_response(**kwargs: Any) -> Response:
     body = problem_body(**kwargs)
-    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    return ProblemResponse(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
 def problem_json_response(**kwargs: Any) -> JsonResponse:
@@ -149,7 +165,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, exceptions.Throttled):  # whole seconds, at least one
+            response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
         return response
     return None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ats.models import Company, CompanyAlias
@@ -36,7 +38,30 @@ class CompanyDetailSerializer(CompanySerializer):
         fields = [*CompanySerializer.Meta.fields, "description", "aliases"]
 
 
-class CompanyUpdateSerializer(serializers.Serializer):
+MSG_NOT_EDITABLE = "This field cannot be changed."
+MSG_NOT_A_STRING = "Not a valid string."
+
+
+class InputSerializer(serializers.Serializer):
+    """Base of DRF input serializers: unknown fields and non-string text are refused.
+
+    DRF ignores unknown fields and turns numbers into text ("description": 0 -> "0"); an
+    automation client that sends them has a bug it should hear about.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {field: [MSG_NOT_EDITABLE] for field in sorted(set(data) - set(self.fields))}
+            for name, field in self.fields.items():
+                text_field = isinstance(field, serializers.CharField)
+                if text_field and name in data and not isinstance(data[name], str | None):
+                    errors[name] = [MSG_NOT_A_STRING]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class CompanyUpdateSerializer(InputSerializer):
     """PATCH input: only these fields; the service normalizes name and domain."""
 
     name = serializers.CharField(max_length=500, required=False)
@@ -52,13 +77,7 @@ class CompanyUpdateSerializer(serializers.Serializer):
     sector = serializers.CharField(max_length=200, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {field: ["This field cannot be changed."] for field in unknown}
-                )
+    def to_internal_value(self, data: Any) -> Any:
         values = super().to_internal_value(data)
         if values.get("hq_country"):
             values["hq_country"] = values["hq_country"].upper()

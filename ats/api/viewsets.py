@@ -2,7 +2,12 @@
 
 `TenantScopedViewSet` owns `get_queryset` and the permission check, and refuses subclasses
 that override `get_queryset`, so no endpoint can forget the tenant filter: another tenant's
-object is simply not found (404).
+object is simply not found (404), also for a caller whose role would not allow the action.
+
+It also owns what every endpoint gets without asking (`SafeInputMixin`): every parser it uses
+(JSON, forms, files) is wrapped in the check that refuses values the database cannot store,
+a body is parsed before any work, and rate limits apply before permissions, so that
+anonymous and badly authenticated callers are limited too.
 """
 
 from __future__ import annotations
@@ -17,24 +22,57 @@ from rest_framework.response import Response
 from ats.models import MemberRole
 
 from . import idempotency
+from .parsers import CheckedParser
 from .tenancy import TenantContext, resolve_tenant_context
 
 MSG_ROLE_REQUIRED = "This action needs the {role} role; your role is {current}."
 
 
 class TenantRolePermission(permissions.BasePermission):
-    """Authenticated, inside a tenant, with at least the role the action requires."""
+    """Authenticated, inside a tenant, with at least the role the action requires.
+
+    On a route about one object, the object is looked up (tenant-scoped) before a role is
+    refused: another tenant's id answers 404 whatever the caller's role, as SPEC §9 says.
+    """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         context = resolve_tenant_context(request)
         required = view.required_role(request)
-        if not context.has_role(required):
-            self.message = MSG_ROLE_REQUIRED.format(role=required, current=context.role)
-            return False
-        return True
+        if context.has_role(required):
+            return True
+        self.message = MSG_ROLE_REQUIRED.format(role=required, current=context.role)
+        if (view.lookup_url_kwarg or view.lookup_field) in view.kwargs:
+            view.get_object()  # raises Http404 for an id that is not the tenant's
+        return False
 
 
-class TenantScopedViewSet(viewsets.GenericViewSet):
+class SafeInputMixin:
+    """Input checks and rate limits every API view gets (see the module docstring)."""
+
+    def get_parsers(self) -> list[Any]:
+        return [
+            parser if getattr(parser, "checks_storable", False) else CheckedParser(parser)
+            for parser in super().get_parsers()
+        ]
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        self.check_throttles(request)  # before permissions refuse the anonymous
+
+    def check_throttles(self, request: Request) -> None:
+        if not getattr(request, "_throttles_checked", False):  # DRF calls it again later
+            request._throttles_checked = True
+            super().check_throttles(request)
+
+    def parse_body(self, request: Request) -> None:
+        """Parse (and check) a body now, so bad input is refused before any work is done.
+
+        Not for a method the endpoint lacks: that is a 405, whatever the body."""
+        if request.method not in permissions.SAFE_METHODS and getattr(self, "action", True):
+            request.data  # noqa: B018 - parsing is the point
+
+
+class TenantScopedViewSet(SafeInputMixin, viewsets.GenericViewSet):
     """Base viewset: tenant-filtered queryset and role permissions (SPEC §9).
 
     Subclasses set `queryset` (the unfiltered base, e.g. `Company.objects.all()`), may
@@ -58,6 +96,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         key = request.headers.get(idempotency.HEADER, "").strip()
         if request.method == "POST" and key:
             self._idempotency = idempotency.begin(tenant=self.tenant, key=key, request=request)
+        self.parse_body(request)  # after the idempotency key has read the raw body
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, idempotency.Replay):

@@ -33,3 +33,7 @@ def test_healthz_503_when_database_unreachable(tmp_path) -> None:
     assert answer["type"] == "application/problem+json"
     assert answer["body"]["code"] == "database_unavailable"
     assert answer["body"]["status"] == 503
+    assert answer["body"]["database"] == "unavailable"
+    # The driver's text (host, port, user) is for the log only.
+    assert "127.0.0.1" not in result.stdout and "nobody" not in result.stdout
+    assert answer["body"]["detail"] == "The database is unreachable."

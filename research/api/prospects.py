@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pydantic import BaseModel, ConfigDict, Field
-from rest_framework import mixins
+from rest_framework import mixins, renderers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,7 +41,10 @@ PROSPECT_LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Name contains."),
     OpenApiParameter("ordering", str, enum=["rank", "-rank", "score", "-score", "name", "-name"]),
     OpenApiParameter(
-        "format", str, enum=["json", "csv"], description="csv: the whole list as CSV."
+        "format",
+        str,
+        enum=["json", "csv"],
+        description="csv: the whole list as CSV (so does `Accept: text/csv`).",
     ),
 ]
 CSV_COLUMNS = [
@@ -102,36 +106,51 @@ class _Echo:
         return value
 
 
-def prospects_csv(queryset: QuerySet, filename: str) -> StreamingHttpResponse:
+class CSVRenderer(renderers.BaseRenderer):
+    """text/csv: rows (lists of cells) as CSV lines, spreadsheet formulas neutralized.
+
+    Declared on the export endpoint so that content negotiation can choose it; the export
+    streams its rows through `csv_lines` rather than building one big response.
+    """
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None):
+        return "".join(csv_lines(data)).encode(self.charset)
+
+
+def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow([_safe_cell(value) for value in row])
 
-    def rows() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # BOM: Excel reads UTF-8 correctly
+
+def prospects_csv(queryset: QuerySet, filename: str) -> StreamingHttpResponse:
+    def rows() -> Iterator[list[Any]]:
+        yield CSV_COLUMNS
         for p in queryset.iterator(chunk_size=2_000):
-            yield writer.writerow(
-                [
-                    _safe_cell(v)
-                    for v in [
-                        p.ai_rank,
-                        p.ai_score,
-                        p.name,
-                        p.company.name,
-                        p.company.domain,
-                        p.review_status,
-                        p.manual_priority,
-                        p.is_pinned,
-                        p.manual_notes,
-                        p.evidence_count,
-                        p.metrics_count,
-                        p.status,
-                        p.company_id,
-                        p.pk,
-                    ]
-                ]
-            )
+            yield [
+                p.ai_rank,
+                p.ai_score,
+                p.name,
+                p.company.name,
+                p.company.domain,
+                p.review_status,
+                p.manual_priority,
+                p.is_pinned,
+                p.manual_notes,
+                p.evidence_count,
+                p.metrics_count,
+                p.status,
+                p.company_id,
+                p.pk,
+            ]
 
+    lines = itertools.chain(["\ufeff"], csv_lines(rows()))  # BOM: Excel then reads UTF-8
     response = StreamingHttpResponse(
-        in_current_scope(rows()), content_type="text/csv; charset=utf-8"
+        in_current_scope(lines), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -66,7 +66,7 @@ class BundleSerializer(serializers.ModelSerializer):
     warnings_count = serializers.SerializerMethodField()
     uploaded_by = serializers.CharField(source="uploaded_by_actor", read_only=True)
     reviewed_by = serializers.CharField(source="reviewed_by_actor", read_only=True)
-    ingest_job_id = serializers.IntegerField(read_only=True)
+    ingest_job_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = Bundle
@@ -99,7 +99,7 @@ class BundleSerializer(serializers.ModelSerializer):
 
 
 class RunEventSerializer(serializers.ModelSerializer):
-    job_id = serializers.IntegerField(read_only=True)
+    job_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
         model = RunEvent
@@ -107,7 +107,7 @@ class RunEventSerializer(serializers.ModelSerializer):
 
 
 class RunStepSerializer(serializers.ModelSerializer):
-    bundle_id = serializers.UUIDField(read_only=True)
+    bundle_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
         model = RunStep

@@ -5,22 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ats.api.negotiation import FormatParameterNegotiation
 from ats.api.parsers import LimitedJSONParser
 from ats.api.viewsets import TenantScopedViewSet
+from ats.errors import FieldError, InvalidInput
 from ats.models import MemberRole
 from jobs.api.serializers import JobSerializer
 from jobs.models import Job
 from research.inputs import ListSubmit, RejectDecision, ReviewDecision, RunCreate, RunUpdate
 from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunSource, RunStep
-from research.schemas import MAX_SOURCES_PER_REQUEST, SourceTextInput, SourceUrlInput
+from research.schemas import (
+    MAX_SOURCES_PER_REQUEST,
+    RunBundleV1,
+    SourceTextInput,
+    SourceUrlInput,
+)
 from research.selectors import (
     filter_prospects,
     filter_run_sources,
@@ -34,7 +43,7 @@ from research.services.lists import list_submit
 from research.services.pipeline import run_start
 from research.services.sources import source_file_parse, source_inputs_parse, sources_add
 
-from .prospects import PROSPECT_LIST_PARAMETERS, prospects_csv
+from .prospects import PROSPECT_LIST_PARAMETERS, CSVRenderer, prospects_csv
 from .serializers import (
     BundleSerializer,
     ProspectSerializer,
@@ -61,6 +70,7 @@ with `company_id`, an existing company of your tenant, which overrides automatic
 An unknown index or company answers 400 naming `decisions.N.company` or
 `decisions.N.company_id`."""
 SOURCE_INPUT_SCHEMAS = [SourceTextInput.model_json_schema(), SourceUrlInput.model_json_schema()]
+MSG_BODY_REQUIRED = "Send the bundle to validate as the JSON body."
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -136,7 +146,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     )
     @extend_schema(
         methods=["POST"],
-        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        request=RunBundleV1,
         responses={201: BundleSerializer, 200: BundleSerializer},
         description="Upload a bundle: 201 when new, 200 (already_accepted) for the same content.",
     )
@@ -159,12 +169,19 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         )
 
     @extend_schema(
-        request={"application/json": {"type": "object", "description": "A run_bundle_v1."}},
+        request=RunBundleV1,
         responses=ValidationAnswerSerializer,
+        description="Validate a bundle without storing anything: the answer lists every "
+        "error and warning, each with its `loc`.",
     )
     @action(detail=True, methods=["post"], url_path="bundle/validate")
     def validate_bundle(self, request: Request, pk: str) -> Response:
-        validation = bundle_services.bundle_validate(run=self.get_object(), payload=request.data)
+        run = self.get_object()
+        if request.stream is None:  # no body at all: not a bundle to answer about
+            raise InvalidInput(
+                MSG_BODY_REQUIRED, errors=[FieldError("", MSG_BODY_REQUIRED, "missing")]
+            )
+        validation = bundle_services.bundle_validate(run=run, payload=request.data)
         return Response(validation.as_dict())
 
     @extend_schema(
@@ -233,14 +250,25 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
-    @extend_schema(parameters=PROSPECT_LIST_PARAMETERS, responses=ProspectSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=PROSPECT_LIST_PARAMETERS,
+        responses={
+            (200, "application/json"): ProspectSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer, CSVRenderer],
+        content_negotiation_class=FormatParameterNegotiation,
+    )
     def prospects(self, request: Request, pk: str) -> Any:
         run = self.get_object()
         queryset, self._prospect_ordering = filter_prospects(
             prospects_with_counts(Prospect.objects.filter(run=run)), request.query_params
         )
-        if request.query_params.get("format") == "csv":
+        if request.accepted_renderer.format == CSVRenderer.format:
             return prospects_csv(
                 queryset.order_by(*self._prospect_ordering), f"run-{run.pk}-prospects.csv"
             )

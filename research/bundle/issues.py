@@ -15,6 +15,18 @@ from typing import NoReturn
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+# What JSON or the database cannot store: one definition for the API's edge and bundles.
+from ats.jsonvalues import (  # noqa: F401 - part of this module's vocabulary
+    INVALID_CHARACTER,
+    INVALID_JSON_VALUE,
+    MSG_KEY_NOT_STRING,
+    MSG_NON_FINITE_NUMBER,
+    MSG_NOT_JSON_VALUE,
+    MSG_NUL_CHARACTER,
+    MSG_NUMBER_TOO_LARGE,
+    MSG_UNPAIRED_SURROGATE,
+)
+
 # Error codes of our own rules.
 UNSUPPORTED_VERSION = "unsupported_version"
 RUN_ID_MISMATCH = "run_id_mismatch"
@@ -24,8 +36,6 @@ DUPLICATE_SOURCE = "duplicate_source"
 UNKNOWN_SOURCE = "unknown_source"
 CONTENT_BLANK = "content_blank"
 CONTENT_TOO_LARGE = "content_too_large"
-INVALID_CHARACTER = "invalid_character"
-INVALID_JSON_VALUE = "invalid_json_value"
 DUPLICATE_STEP_KEY = "duplicate_step_key"
 STEP_TIME_ORDER = "step_time_order"
 METRIC_VALUE_TYPE = "metric_value_type"
@@ -47,6 +57,7 @@ TOO_MANY_ERRORS = "too_many_errors"
 # Warning codes: the bundle is still valid.
 UNVERIFIED_EVIDENCE = "unverified_evidence"
 DUPLICATE_COMPANY = "duplicate_company"
+MIXED_SCRIPT = "mixed_script"
 TOO_MANY_WARNINGS = "too_many_warnings"
 
 MSG_UNSUPPORTED_VERSION = (
@@ -61,14 +72,6 @@ MSG_DUPLICATE_SOURCE = "Source {sha256} is already listed at sources.{first}; li
 MSG_UNKNOWN_SOURCE = "Source {sha256} is not one of the bundle's sources"
 MSG_CONTENT_BLANK = "content_text should contain text, not only whitespace"
 MSG_CONTENT_TOO_LARGE = "content_text should be at most {limit} bytes in UTF-8, not {size}"
-MSG_NUL_CHARACTER = "Text should not contain NUL characters (\\u0000): they cannot be stored"
-MSG_UNPAIRED_SURROGATE = (
-    "Text should be valid Unicode: it contains an unpaired surrogate, which cannot be stored"
-)
-MSG_NON_FINITE_NUMBER = "Numbers should be finite: NaN and Infinity are not JSON"
-MSG_NUMBER_TOO_LARGE = "Number has too many digits to be stored"
-MSG_NOT_JSON_VALUE = "Value should be a JSON value, not a Python {kind}"
-MSG_KEY_NOT_STRING = "Object keys should be strings"
 MSG_NOT_SERIALIZABLE = "The bundle cannot be serialized as JSON: {reason}"
 MSG_DUPLICATE_STEP_KEY = "step_key {step_key} is already used by steps.{first}; keys are unique"
 MSG_STEP_TIME_ORDER = "finished_at should not be before started_at"
@@ -114,6 +117,10 @@ MSG_UNVERIFIED_EVIDENCE_ANY = (
 )
 MSG_DUPLICATE_COMPANY = (
     "Same {field} as proposal_json.companies.{first}: both may be the same company"
+)
+MSG_MIXED_SCRIPT = (
+    "The name mixes Latin and {script} letters ('{letter}' is {script}): it may imitate "
+    "another company's name"
 )
 
 

@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ats.normalize import mixed_script_letters, name_skeleton
+
 from . import issues
 from .issues import Loc
 from .normalize import normalize_evidence_text
@@ -123,8 +125,15 @@ def _duplicate_company(
     company: "Company", index: int, by_name: dict[str, int], by_domain: dict[str, int]
 ) -> list[WarningSpec]:
     found: list[WarningSpec] = []
+    name_loc = ("proposal_json", "companies", index, "name")
+    if lookalike := mixed_script_letters(company.name):
+        letter, script = lookalike
+        message = issues.MSG_MIXED_SCRIPT.format(letter=letter, script=script)
+        found.append((name_loc, issues.MIXED_SCRIPT, message))
+    # Names that read the same are duplicates: case, legal forms, invisible characters and
+    # look-alike letters aside ("Acme", "A\u200bcme GmbH", "\u0410cme").
     keys: list[tuple[str, str | None, dict[str, int]]] = [
-        ("name", company.name.casefold(), by_name),
+        ("name", name_skeleton(company.name), by_name),
         ("domain", company.domain, by_domain),
     ]
     for field, key, firsts in keys:

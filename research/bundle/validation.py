@@ -8,12 +8,13 @@ Order of the checks, all collected into one answer:
 """
 
 import hashlib
-import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+
+from ats.jsonvalues import unstorable_values
 
 from . import issues
 from .issues import Issue, format_loc
@@ -21,7 +22,6 @@ from .models import RunBundleV1
 from .normalize import canonical_json
 
 MAX_ISSUES = 1_000
-_Node = tuple[Any, int | str] | None  # (parent node, key): a location, built lazily
 _MESSAGE_LIMIT = 500
 _JSON_KIND_MESSAGES = {
     "model_type": issues.MSG_JSON_OBJECT,
@@ -167,64 +167,4 @@ def _hash_and_check_values(payload: dict[str, Any]) -> tuple[str | None, list[Is
 
 
 def _find_bad_values(payload: dict[str, Any]) -> list[Issue]:
-    """Walk the payload without recursion and report each value JSON/PostgreSQL cannot hold."""
-    found: list[Issue] = []
-    on_path: set[int] = set()
-    # A location is a linked list (parent, key): copying tuples would be quadratic in depth.
-    stack: list[tuple[Any, _Node, bool]] = [(payload, None, False)]
-    while stack:
-        value, node, leaving = stack.pop()
-        if leaving:
-            on_path.discard(id(value))
-            continue
-        if isinstance(value, dict | list | tuple):
-            if id(value) in on_path:
-                msg = issues.MSG_NOT_JSON_VALUE.format(kind="cycle")
-                found.append(_value_issue(node, msg))
-                continue
-            on_path.add(id(value))
-            stack.append((value, node, True))
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in reversed(list(items)):
-                if isinstance(value, dict):
-                    if not isinstance(key, str):
-                        found.append(_value_issue((node, str(key)), issues.MSG_KEY_NOT_STRING))
-                        continue
-                    if problem := _string_problem(key):
-                        found.append(_value_issue((node, key), problem))
-                stack.append((item, (node, key), False))
-        elif isinstance(value, str):
-            if problem := _string_problem(value):
-                found.append(_value_issue(node, problem))
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                found.append(_value_issue(node, issues.MSG_NON_FINITE_NUMBER))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if value.bit_length() > 14_000:  # about 4,300 digits: Python's str(int) limit
-                found.append(_value_issue(node, issues.MSG_NUMBER_TOO_LARGE))
-        elif value is not None and not isinstance(value, bool):
-            kind = type(value).__name__
-            found.append(_value_issue(node, issues.MSG_NOT_JSON_VALUE.format(kind=kind)))
-    return found
-
-
-def _string_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return issues.MSG_NUL_CHARACTER
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return issues.MSG_UNPAIRED_SURROGATE
-    return None
-
-
-def _value_issue(node: "_Node", msg: str) -> Issue:
-    parts: list[int | str] = []
-    while node is not None:
-        node, key = node
-        parts.append(key)
-    code = issues.INVALID_CHARACTER if msg in _CHARACTER_MESSAGES else issues.INVALID_JSON_VALUE
-    return Issue(loc=format_loc(tuple(reversed(parts))), msg=msg, type=code)
-
-
-_CHARACTER_MESSAGES = {issues.MSG_NUL_CHARACTER, issues.MSG_UNPAIRED_SURROGATE}
+    return [Issue(error.loc, error.msg, error.type) for error in unstorable_values(payload)]
