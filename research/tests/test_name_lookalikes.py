@@ -15,7 +15,7 @@ from ats.tests.factories import CompanyFactory
 from research.bundle import issues
 from research.models import Prospect
 from research.schemas import validate_bundle
-from research.selectors import review_panel
+from research.review import review_panel
 from research.services import bundles as bundle_services
 from research.services.ingest import bundle_ingest
 
