@@ -34,6 +34,9 @@ def _codes(codes: list[str]) -> str:
 
 @admin.register(Source)
 class SourceAdmin(TenantScopedAdmin):
+    class Media:
+        css = {"all": ["research/sources.css"]}  # a stylesheet: the CSP allows no inline style
+
     list_display = [
         "__str__",
         "kind",
@@ -110,8 +113,7 @@ class SourceAdmin(TenantScopedAdmin):
             else ""
         )
         return format_html(
-            "<pre class='source-text' style='white-space: pre-wrap; max-height: 30em; "
-            "overflow: auto'>{}{}</pre>",
+            "<pre class='source-text'>{}{}</pre>",
             text[:PREVIEW_CHARS] or "(no text)",
             more,
         )
