@@ -14,8 +14,8 @@ from ats.normalize import mixed_script_letters, name_skeleton, normalize_company
 from ats.tests.factories import CompanyFactory
 from research.bundle import issues
 from research.models import Prospect
-from research.schemas import validate_bundle
 from research.review import review_panel
+from research.schemas import validate_bundle
 from research.services import bundles as bundle_services
 from research.services.ingest import bundle_ingest
 
