@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SQLITE_TEST_URL := sqlite:///var/test/ats-test.sqlite3
 
-.PHONY: help run test test-postgres test-sqlite chromium lint format bench migrations clean
+.PHONY: help run test test-postgres test-sqlite test-packages lint format bench migrations clean
 
 help:
 	@echo "make run    set up and run the app (http://127.0.0.1:8000/admin/) and a worker"
@@ -45,19 +45,22 @@ run: $(VENV)/.runtime
 
 test: test-postgres test-sqlite
 
-# The browser tests drive Debian's Chromium (Playwright's own browser download needs the
-# internet). Installed with apt-get when missing; needs root, as on CI.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium and chromium-driver for the browser tests..."; \
+# Debian packages the tests use: Chromium for the browser tests (Playwright's own browser
+# download needs the internet), curl and jq for the executable API guide (docs/api.md).
+# Installed with apt-get when missing; needs root, as on CI.
+TEST_PACKAGES := chromium chromium-driver curl jq
+test-packages:
+	@missing=""; for tool in chromium curl jq; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages for the tests: $(TEST_PACKAGES)..."; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
-		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }; }
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "ERROR: chromium is missing and could not be installed; run as root:" >&2; \
-		echo "  apt-get update && apt-get install -y chromium chromium-driver" >&2; exit 1; }
+		apt-get install -y -qq $(TEST_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq $(TEST_PACKAGES); }; fi
+	@for tool in chromium curl jq; do command -v $$tool >/dev/null 2>&1 || { \
+		echo "ERROR: $$tool is missing and could not be installed; run as root:" >&2; \
+		echo "  apt-get update && apt-get install -y $(TEST_PACKAGES)" >&2; exit 1; }; done
 
-test-postgres: $(VENV)/.test chromium
+test-postgres: $(VENV)/.test test-packages
 	$(PY) bin/with-test-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 test-sqlite: $(VENV)/.test
