@@ -76,5 +76,5 @@ def test_the_api_guide_runs_as_written(live_server, tmp_path: Path) -> None:
         "Nordlicht Robotics"
     ]  # KälteTech was excluded
     assert CompanyDecision.objects.get(bundle__run=run).action == "exclude"
-    assert 'Call notes: accept []' in output
+    assert "Call notes: accept []" in output
     assert 'Teaser page: reject ["REJECT_THIN_CONTENT"]' in output
