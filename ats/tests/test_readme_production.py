@@ -29,7 +29,9 @@ from .subprocess_env import BASE_DIR
 
 README = BASE_DIR / "README.md"
 HEADING = "### Running with PostgreSQL"
-README_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ats"
+README_ROLE = "CREATE ROLE ats LOGIN"
+README_CREATEDB = "createdb --owner ats ats"
+README_DATABASE_URL = "postgres://ats:change-me@127.0.0.1:5432/ats"
 README_BIND = "127.0.0.1:8000"
 LONG_RUNNING = ("gunicorn", "runworker")
 ANONYMOUS_BUDGET = 8
@@ -60,6 +62,11 @@ def server_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
 
 
+def server_host() -> str:
+    db = settings.DATABASES["default"]
+    return f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = {
@@ -82,12 +89,16 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 class Deployment:
     def __init__(self, tmp_path: Path) -> None:
         self.database = f"ats_readme_{uuid.uuid4().hex[:10]}"
+        self.role = self.database  # a role of its own, as the README creates
         self.port = free_port()
         self.env = base_env(tmp_path)
         self.processes: list[subprocess.Popen] = []
         self.replacements = {
-            "createdb ats": f"createdb {self.database}",
-            README_DATABASE_URL: f"{server_url()}/{self.database}",
+            README_ROLE: f"CREATE ROLE {self.role} LOGIN",
+            README_CREATEDB: f"createdb --owner {self.role} {self.database}",
+            README_DATABASE_URL: (
+                f"postgres://{self.role}:change-me@{server_host()}/{self.database}"
+            ),
             README_BIND: f"127.0.0.1:{self.port}",
         }
 
@@ -183,6 +194,7 @@ class Deployment:
                 process.wait()
         with psycopg.connect(f"{server_url()}/postgres", autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            connection.execute(f'DROP ROLE IF EXISTS "{self.role}"')
 
 
 @pytest.fixture
@@ -217,6 +229,16 @@ def test_the_readme_production_path_serves_the_admin_and_the_docs(deployment) ->
         assert url.startswith("/"), f"{url}: an asset from another host"
         asset_status, _, _ = deployment.request("GET", url)
         assert asset_status == 200, url
+
+    # The application's role is held to row-level security: neither a superuser nor exempt.
+    checked = deployment.manage(
+        "shell",
+        "-c",
+        "from django.db import connection; c = connection.cursor(); "
+        "c.execute('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user'); "
+        "print(c.fetchone())",
+    )
+    assert checked.strip().splitlines()[-1] == "(False, False)"
 
     # The worker started by the README registers itself.
     deployment.wait_until(
