@@ -186,6 +186,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Compact 24-hour dates in the admin (ats/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["ats.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")

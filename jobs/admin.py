@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from ats.admin import TenantScopedAdmin, has_tenant_role
+from ats.admin import TenantScopedAdmin, ago, has_tenant_role
 from ats.errors import ServiceError
 from ats.models import MemberRole
 
@@ -42,11 +42,9 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "queue",
         "status",
         "attempts_display",
-        "priority",
         "tenant",
-        "run_after",
-        "created_at",
-        "finished_at",
+        "created",
+        "finished",
         "last_error_short",
     ]
     list_filter = ["status", "queue", "job_type", "cancel_requested"]
@@ -92,6 +90,14 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="attempts")
     def attempts_display(self, job: Job) -> str:
         return f"{job.attempts} / {job.max_attempts}"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, job: Job) -> str:
+        return ago(job.created_at)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, job: Job) -> str:
+        return ago(job.finished_at)
 
     @admin.display(description="last error")
     def last_error_short(self, job: Job) -> str:
@@ -163,18 +169,14 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
-        "host",
-        "pid",
         "queues_display",
         "concurrency",
         "live",
-        "started_at",
-        "last_seen_at",
-        "last_loop_at",
-        "stopped_at",
-        "jobs_succeeded",
-        "jobs_failed",
-        "current_jobs",
+        "started",
+        "seen",
+        "stopped",
+        "jobs_display",
+        "current_display",
     ]
     list_filter = [("stopped_at", admin.EmptyFieldListFilter)]
     search_fields = ["id", "host"]
@@ -196,6 +198,26 @@ class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="queues")
     def queues_display(self, worker: WorkerProcess) -> str:
         return worker.describe_queues()
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, worker: WorkerProcess) -> str:
+        return ago(worker.started_at)
+
+    @admin.display(description="last seen", ordering="last_seen_at")
+    def seen(self, worker: WorkerProcess) -> str:
+        return ago(worker.last_seen_at)
+
+    @admin.display(description="stopped", ordering="stopped_at")
+    def stopped(self, worker: WorkerProcess) -> str:
+        return ago(worker.stopped_at)
+
+    @admin.display(description="jobs done / failed")
+    def jobs_display(self, worker: WorkerProcess) -> str:
+        return f"{worker.jobs_succeeded:,} / {worker.jobs_failed:,}"
+
+    @admin.display(description="running now")
+    def current_display(self, worker: WorkerProcess) -> int:
+        return len(worker.current_jobs)
 
     @admin.display(boolean=True, ordering="is_live")
     def live(self, worker: WorkerProcess) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from ats.admin import TenantScopedAdmin
+from ats.admin import TenantScopedAdmin, ago
+from research.formatting import actor_display, when
 from research.models import (
     Bundle,
 )
@@ -12,15 +13,8 @@ from research.models import (
 
 @admin.register(Bundle)
 class BundleAdmin(TenantScopedAdmin):
-    list_display = [
-        "sha256_short",
-        "run",
-        "status",
-        "uploaded_by_actor",
-        "created_at",
-        "reviewed_by_actor",
-        "reviewed_at",
-    ]
+    # Named by upload time and uploader (SPEC §10), the hash secondary.
+    list_display = ["uploaded", "run", "status", "reviewed", "sha256_short"]
     list_filter = ["status", "tenant"]
     search_fields = ["sha256", "run__objective", "=run__id"]
     list_select_related = ["run"]
@@ -47,3 +41,13 @@ class BundleAdmin(TenantScopedAdmin):
     @admin.display(description="SHA-256")
     def sha256_short(self, bundle: Bundle) -> str:
         return bundle.sha256[:12]
+
+    @admin.display(description="bundle", ordering="created_at")
+    def uploaded(self, bundle: Bundle) -> str:
+        return f"{when(bundle.created_at)} by {actor_display(bundle.uploaded_by_actor)}"
+
+    @admin.display(description="reviewed", ordering="reviewed_at")
+    def reviewed(self, bundle: Bundle) -> str:
+        if bundle.reviewed_at is None:
+            return "-"
+        return f"{actor_display(bundle.reviewed_by_actor)}, {ago(bundle.reviewed_at)}"

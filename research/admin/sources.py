@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from ats.admin import TenantScopedAdmin, TenantScopedInline, has_tenant_role
+from ats.admin import TenantScopedAdmin, TenantScopedInline, ago, has_tenant_role
 from ats.models import MemberRole
 from research.models import RunSource, Source
 from research.services.reprocess import UPDATED, source_reprocess
@@ -40,12 +40,10 @@ class SourceAdmin(TenantScopedAdmin):
     list_display = [
         "__str__",
         "kind",
-        "stage",
-        "state",
-        "decision",
-        "reason_codes_display",
+        "stage_display",
+        "decision_display",
         "word_count",
-        "created_at",
+        "added",
         "tenant",
     ]
     list_filter = ["kind", "stage", "state", "decision", "tenant"]
@@ -99,6 +97,27 @@ class SourceAdmin(TenantScopedAdmin):
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             queryset = queryset.defer("text", "fetch", "extraction", "classification", "meta")
         return queryset
+
+    @admin.display(description="stage", ordering="stage")
+    def stage_display(self, source: Source) -> str:
+        if not source.stage:
+            return "-"
+        return f"{source.get_stage_display()} ({source.get_state_display().lower()})"
+
+    @admin.display(description="decision", ordering="decision")
+    def decision_display(self, source: Source) -> str:
+        if not source.decision:
+            return "-"
+        codes = _codes(source.reason_codes)
+        return (
+            format_html("{}<br>{}", source.get_decision_display(), codes)
+            if source.reason_codes
+            else source.get_decision_display()
+        )
+
+    @admin.display(description="added", ordering="created_at")
+    def added(self, source: Source) -> str:
+        return ago(source.created_at)
 
     @admin.display(description="reason codes")
     def reason_codes_display(self, source: Source) -> str:
