@@ -14,7 +14,8 @@ short blocks that carry the facts. So:
    to action, link rows and copyright lines inside it are dropped ("Learn more", "Top of
    page", menus), and its own text (headings, lists and short blocks included, one block a
    line) is the main text. A line trafilatura joined from several blocks (a table cell's
-   heading and paragraphs) stands for the smallest block holding it. When trafilatura's lines
+   heading and paragraphs, without the lists between them) stands for the smallest block
+   holding its words in order. When trafilatura's lines
    cannot be found in the page, its text is used, or the main landmark's when trafilatura kept
    much less than it.
 
@@ -78,7 +79,7 @@ _FALLBACK_SHARE = 0.6
 # Not a half: on short pages the default mode's extra is often a footer as long as the content.
 _PRECISION_COLLAPSE = 0.3
 # A trafilatura line found inside a block rather than equal to one stands for that block only
-# when the block is at most this many times longer (a cell's heading and paragraphs, not a
+# when the block has at most this many times its words (a cell's heading and paragraphs, not a
 # whole column).
 _CONTAINING_BLOCK_RATIO = 2
 # A block made only of a link this short is a call to action or a menu item ("Learn more",
@@ -238,21 +239,31 @@ def _block_keys(cleaned: etree._Element) -> dict[str, etree._Element]:
     return by_text
 
 
+def _in_order(words: list[str], block_words: list[str]) -> bool:
+    """The words appear in the block in this order, other words allowed between them."""
+    remaining = iter(block_words)
+    return all(any(word == candidate for candidate in remaining) for word in words)
+
+
 def _block_for(line: str, by_text: dict[str, etree._Element]) -> etree._Element | None:
-    """The block whose text is the line, else the smallest block that holds it and is not much
-    longer (trafilatura joins a table cell's heading and paragraphs into one line)."""
+    """The block whose text is the line, else the smallest block that holds the line's words in
+    order and is not much longer: trafilatura joins a table cell's heading and paragraphs into
+    one line, leaving out the lists between them."""
     key = " ".join(line.split())
     if key in by_text:
         return by_text[key]
-    limit = _CONTAINING_BLOCK_RATIO * len(_WORD.findall(key))
-    most_chars = 2 * _CONTAINING_BLOCK_RATIO * len(key)  # cheap bound before the substring test
-    holders = (
-        (len(_WORD.findall(text)), element)
-        for text, element in by_text.items()
-        if len(key) < len(text) <= most_chars and key in text
-    )
-    fitting = [(words, element) for words, element in holders if words <= limit]
-    return min(fitting, key=lambda pair: pair[0])[1] if fitting else None
+    words = _WORD.findall(key)
+    limit = _CONTAINING_BLOCK_RATIO * len(words)
+    most_chars = 2 * _CONTAINING_BLOCK_RATIO * len(key)  # cheap bound before counting words
+    best: tuple[int, etree._Element] | None = None
+    for text, element in by_text.items():
+        if not len(key) < len(text) <= most_chars:
+            continue
+        block_words = _WORD.findall(text)
+        fits = len(block_words) <= limit and (best is None or len(block_words) < best[0])
+        if fits and _in_order(words, block_words):
+            best = (len(block_words), element)
+    return best[1] if best else None
 
 
 def _content_container(cleaned: etree._Element, text: str) -> etree._Element | None:

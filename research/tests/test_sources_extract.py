@@ -322,6 +322,33 @@ def test_a_line_joined_from_a_cells_blocks_stands_for_that_cell() -> None:
     assert html._content_container(cleaned, "| Whether embarking on a custom home |") is None
 
 
+LIST_IN_A_CELL_PAGE = """<html><body><table><tr>
+<td><p><strong>Why you should use Harrow Roofing</strong></p>
+<ul><li>The highest quality products and service</li><li>Our work is guaranteed</li></ul>
+<p><strong>Services we offer</strong></p>
+<ul><li>New roofs, flat or pitched</li><li>Roof repairs</li><li>Guttering</li></ul>
+<p>We are members of the Federation of Master Builders and have over 25 years of experience
+in the trade.</p></td>
+<td>Write to us: 6-8 Elm Road, Sevenoaks, Kent</td></tr></table></body></html>"""
+
+
+def test_a_joined_line_without_the_lists_between_its_blocks_stands_for_their_cell() -> None:
+    """trafilatura leaves the lists out of the cell's line: the cell is still found (its words
+    in order), and the container's text brings the lists back."""
+    cleaned = html.remove_boilerplate(html._parse(LIST_IN_A_CELL_PAGE))
+    joined = (
+        "| Why you should use Harrow Roofing Services we offer We are members of the Federation"
+        " of Master Builders and have over 25 years of experience in the trade. | |"
+    )
+
+    container = html._content_container(cleaned, joined)
+
+    assert container is not None and container.tag == "td"
+    text = html.region_text(container)
+    assert "Our work is guaranteed\nServices we offer\nNew roofs, flat or pitched" in text
+    assert "Write to us" not in text
+
+
 ADDRESS_CELLS_PAGE = """<html><head><title>Quick Quote | Fincorra</title></head><body>
 <div id="center"><h1>Car Finance Quick Quote</h1>
 <p>Interested in a quotation? Here are our contact details.</p>
