@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Bump the last part when our own code changes what the same bytes give.
-EXTRACTOR_VERSION = f"2/trafilatura-{trafilatura.__version__}/pypdf-{pypdf.__version__}"
+EXTRACTOR_VERSION = f"3/trafilatura-{trafilatura.__version__}/pypdf-{pypdf.__version__}"
 
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")

@@ -13,8 +13,11 @@ short blocks that carry the facts. So:
 3. the smallest element containing all of them is taken (table cells count as blocks), calls
    to action, link rows and copyright lines inside it are dropped ("Learn more", "Top of
    page", menus), and its own text (headings, lists and short blocks included, one block a
-   line) is the main text. When trafilatura's lines cannot be found in the page, its text is
-   used, or the main landmark's when trafilatura kept much less than it.
+   line) is the main text. A line trafilatura joined from several blocks (a table cell's
+   heading and paragraphs, without the lists between them) stands for the smallest block
+   holding its words in order. When trafilatura's lines
+   cannot be found in the page, its text is used, or the main landmark's when trafilatura kept
+   much less than it.
 
 `bench/extraction.py` measures this against plain `trafilatura.extract` on real company pages,
 public benchmark pages and synthetic ones (figures in docs/benchmarks-extraction.md).
@@ -73,7 +76,12 @@ _SPACES = re.compile(r"\s+")
 _FALLBACK_SHARE = 0.6
 # trafilatura's precision mode keeping less than this share of what its default mode keeps means
 # it threw the content away with the boilerplate (old table layouts, short pages): use the default.
-_PRECISION_COLLAPSE = 0.5
+# Not a half: on short pages the default mode's extra is often a footer as long as the content.
+_PRECISION_COLLAPSE = 0.3
+# A trafilatura line found inside a block rather than equal to one stands for that block only
+# when the block has at most this many times its words (a cell's heading and paragraphs, not a
+# whole column).
+_CONTAINING_BLOCK_RATIO = 2
 # A block made only of a link this short is a call to action or a menu item ("Learn more",
 # "Top of page"); a block of several links that are most of its words is a menu or a link row.
 _LINK_ONLY_WORDS = 6
@@ -220,20 +228,54 @@ def _trafilatura_text(tree: etree._Element, url: str | None, *, precision: bool)
     return text or ""
 
 
+def _block_keys(cleaned: etree._Element) -> dict[str, etree._Element]:
+    """Each block's text, whitespace-normalized, mapped to the first block with that text."""
+    for line_break in cleaned.iter("br"):  # "Hwy<br>Chatswood" is two words, as trafilatura says
+        line_break.tail = " " + (line_break.tail or "")
+    by_text: dict[str, etree._Element] = {}
+    for element in cleaned.iter():
+        if isinstance(element.tag, str) and element.tag in _BLOCK_TAGS:
+            by_text.setdefault(" ".join(element.text_content().split()), element)
+    return by_text
+
+
+def _in_order(words: list[str], block_words: list[str]) -> bool:
+    """The words appear in the block in this order, other words allowed between them."""
+    remaining = iter(block_words)
+    return all(any(word == candidate for candidate in remaining) for word in words)
+
+
+def _block_for(line: str, by_text: dict[str, etree._Element]) -> etree._Element | None:
+    """The block whose text is the line, else the smallest block that holds the line's words in
+    order and is not much longer: trafilatura joins a table cell's heading and paragraphs into
+    one line, leaving out the lists between them."""
+    key = " ".join(line.split())
+    if key in by_text:
+        return by_text[key]
+    words = _WORD.findall(key)
+    limit = _CONTAINING_BLOCK_RATIO * len(words)
+    most_chars = 2 * _CONTAINING_BLOCK_RATIO * len(key)  # cheap bound before counting words
+    best: tuple[int, etree._Element] | None = None
+    for text, element in by_text.items():
+        if not len(key) < len(text) <= most_chars:
+            continue
+        block_words = _WORD.findall(text)
+        fits = len(block_words) <= limit and (best is None or len(block_words) < best[0])
+        if fits and _in_order(words, block_words):
+            best = (len(block_words), element)
+    return best[1] if best else None
+
+
 def _content_container(cleaned: etree._Element, text: str) -> etree._Element | None:
     """The smallest element holding the blocks trafilatura chose: their lowest common ancestor.
     trafilatura finds the content well but drops headings and short blocks between its
     paragraphs; the container's own text keeps them."""
-    by_text: dict[str, etree._Element] = {}
-    for element in cleaned.iter():
-        if isinstance(element.tag, str) and element.tag in _BLOCK_TAGS:
-            key = " ".join(element.text_content().split())
-            by_text.setdefault(key, element)
+    by_text = _block_keys(cleaned)
     # Table rows come out as "| cell | cell |": each cell is a block of its own.
     cells = (cell for line in text.split("\n") for cell in line.split("|"))
     lines = [cell.strip().removeprefix("- ").strip() for cell in cells]
     lines = [line for line in lines if len(_WORD.findall(line)) >= 4]
-    found = [(line, by_text.get(" ".join(line.split()))) for line in lines]
+    found = [(line, _block_for(line, by_text)) for line in lines]
     matched = [element for _, element in found if element is not None]
     # Lines that match no single block (text spread over several) leave the choice unsure:
     # the blocks found must carry at least half of trafilatura's words.

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from research.sources import html
 from research.sources.extract import (
     EXTRACTOR_VERSION,
     extract,
@@ -277,3 +278,102 @@ def test_old_table_layouts_keep_their_text() -> None:
     assert "The roadshow was born in 1971" in text
     assert "Callows Audio provides mobile discos for weddings" in text
     assert "regularly PAT tested" in text
+
+
+TWO_COLUMN_TABLE_PAGE = """<html><head><title>Ferrow Design-Build</title></head><body>
+<table><tr>
+<td><h1>Innovations in Design, Construction and Customer Service</h1>
+<p>Whether embarking on a custom home or a remodeling project, you deserve creative design,
+quality craftsmanship and an award-winning customer experience from start to finish.</p>
+<p>As a full-service firm, Ferrow Design-Build does a wide range of residential projects in the
+Bryan and College Station area, from kitchens and baths to whole new homes.</p>
+<ul><li><a href="/about">more about Ferrow Design-Build</a></li>
+<li><a href="/process">more about our design-build process</a></li></ul></td>
+<td><h4>news and events</h4>
+<h3>August 21: <a href="/blog/worse">Home Improvements that Make Things Worse</a></h3>
+<h1>What is your Dream Project?</h1>
+Let us bring it to reality! <a href="/dream">Click here to get started</a></td>
+</tr></table></body></html>"""
+# What trafilatura returns for that page's first row when it drops the teaser column: the left
+# cell's heading and paragraphs joined into one line.
+TWO_COLUMN_TRAFILATURA_TEXT = (
+    "| Innovations in Design, Construction and Customer Service Whether embarking on a custom "
+    "home or a remodeling project, you deserve creative design, quality craftsmanship and an "
+    "award-winning customer experience from start to finish. As a full-service firm, Ferrow "
+    "Design-Build does a wide range of residential projects in the Bryan and College Station "
+    "area, from kitchens and baths to whole new homes. |  |"
+)
+
+
+def test_a_line_joined_from_a_cells_blocks_stands_for_that_cell() -> None:
+    """A line that is no block's whole text selects the smallest block holding it (the cell),
+    not the whole page with the next column's teasers (which the region fallback would give)."""
+    cleaned = html.remove_boilerplate(html._parse(TWO_COLUMN_TABLE_PAGE))
+
+    container = html._content_container(cleaned, TWO_COLUMN_TRAFILATURA_TEXT)
+
+    assert container is not None and container.tag == "td"
+    text = html.region_text(html.drop_link_blocks(container))
+    assert text.startswith("Innovations in Design, Construction and Customer Service\n")
+    assert "does a wide range of residential projects" in text
+    for dropped in ("Make Things Worse", "Dream Project", "more about"):
+        assert dropped not in text
+    # A block much longer than the line does not stand for it: no whole column for one sentence.
+    assert html._content_container(cleaned, "| Whether embarking on a custom home |") is None
+
+
+LIST_IN_A_CELL_PAGE = """<html><body><table><tr>
+<td><p><strong>Why you should use Harrow Roofing</strong></p>
+<ul><li>The highest quality products and service</li><li>Our work is guaranteed</li></ul>
+<p><strong>Services we offer</strong></p>
+<ul><li>New roofs, flat or pitched</li><li>Roof repairs</li><li>Guttering</li></ul>
+<p>We are members of the Federation of Master Builders and have over 25 years of experience
+in the trade.</p></td>
+<td>Write to us: 6-8 Elm Road, Sevenoaks, Kent</td></tr></table></body></html>"""
+
+
+def test_a_joined_line_without_the_lists_between_its_blocks_stands_for_their_cell() -> None:
+    """trafilatura leaves the lists out of the cell's line: the cell is still found (its words
+    in order), and the container's text brings the lists back."""
+    cleaned = html.remove_boilerplate(html._parse(LIST_IN_A_CELL_PAGE))
+    joined = (
+        "| Why you should use Harrow Roofing Services we offer We are members of the Federation"
+        " of Master Builders and have over 25 years of experience in the trade. | |"
+    )
+
+    container = html._content_container(cleaned, joined)
+
+    assert container is not None and container.tag == "td"
+    text = html.region_text(container)
+    assert "Our work is guaranteed\nServices we offer\nNew roofs, flat or pitched" in text
+    assert "Write to us" not in text
+
+
+ADDRESS_CELLS_PAGE = """<html><head><title>Quick Quote | Fincorra</title></head><body>
+<div id="center"><h1>Car Finance Quick Quote</h1>
+<p>Interested in a quotation? Here are our contact details.</p>
+<p><b>Fincorra Pty Ltd</b></p>
+<table><tr>
+<td><p>Level 2, 845 Pacific Highway<br>Chatswood NSW 2067<br>ABN 67 107 000 931</p></td>
+<td><p>PO Box 5214<br>West Chatswood<br>NSW 1515</p></td>
+<td><p>Office hours are 9am until 7pm<br>eastern daylight time.<br>Phone: 1300 000 227<br>
+Fax: (02) 9411 0000</p></td></tr></table></div>
+<div id="bottom1">Fincorra is a privately owned Australian company based in Sydney. As a
+specialist automotive finance company, Fincorra provides car finance and car leasing solutions
+to any resident within Australia.<br><a href="/">Car Loans Australia</a> |
+<a href="/chattel">Chattel Mortgages</a> | <a href="/calculators">Car Finance Calculator</a> |
+<a href="/news">News</a> | <a href="/sitemap">Sitemap</a></div>
+<div id="bottom"><div id="b1">&copy; Copyright 2003-2014 Fincorra Pty Ltd.</div></div>
+</body></html>"""
+
+
+def test_lines_broken_by_br_are_found_in_their_block() -> None:
+    """ "Highway<br>Chatswood" is two words in trafilatura's text: the block is found and the
+    content kept without the site's footer blurb below it."""
+    text = extract(body=ADDRESS_CELLS_PAGE.encode(), content_type="text/html").text
+
+    for kept in ("Car Finance Quick Quote", "845 Pacific Highway", "West Chatswood",
+                 "Phone: 1300 000 227"):  # fmt: skip
+        assert kept in text
+    assert "privately owned Australian company" not in text
+    assert "Copyright" not in text
