@@ -14,12 +14,13 @@ from ats.errors import Conflict
 from jobs import services
 from jobs.errors import MSG_CANNOT_CANCEL, MSG_CANNOT_RETRY, InvalidPayload, UnknownJobType
 from jobs.models import Job, JobStatus
+from jobs.services import attempts
 
 pytestmark = pytest.mark.sqlite
 
 
 def claim_one(worker_id: str = "w1", **kwargs: object) -> Job:
-    (job,) = services.claim_batch(worker_id=worker_id, queues=None, limit=1, **kwargs)
+    (job,) = attempts.claim_batch(worker_id=worker_id, queues=None, limit=1, **kwargs)
     return job
 
 
@@ -105,13 +106,13 @@ def test_claim_order_is_priority_then_run_after_then_id(db: None) -> None:
     future = jobs.enqueue("testapp.hold", run_after=now + timedelta(hours=1), priority=100)
     other_queue = jobs.enqueue("testapp.hold", queue="other", priority=100)
 
-    claimed = services.claim_batch(worker_id="w1", queues=["default"], limit=10)
+    claimed = attempts.claim_batch(worker_id="w1", queues=["default"], limit=10)
     assert [job.pk for job in claimed] == [urgent.pk, earlier.pk, later.pk, low.pk]
     assert {job.status for job in claimed} == {"running"}
     assert all(job.attempts == 1 and job.fencing_token == 1 for job in claimed)
     assert all(job.locked_by == "w1" and job.heartbeat_at for job in claimed)
     assert Job.objects.get(pk=future.pk).status == "queued"
-    assert [j.pk for j in services.claim_batch(worker_id="w2", queues=None, limit=5)] == [
+    assert [j.pk for j in attempts.claim_batch(worker_id="w2", queues=None, limit=5)] == [
         other_queue.pk
     ]
 
@@ -120,7 +121,7 @@ def test_cancel_queued_is_immediate_and_running_is_requested(db: None) -> None:
     queued = jobs.enqueue("testapp.hold")
     running = jobs.enqueue("testapp.hold")
     assert jobs.cancel(queued).status == "cancelled"
-    assert services.claim_batch(worker_id="w1", queues=None, limit=5)[0].pk == running.pk
+    assert attempts.claim_batch(worker_id="w1", queues=None, limit=5)[0].pk == running.pk
 
     requested = jobs.cancel(running)
     assert (requested.status, requested.cancel_requested) == ("running", True)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import connection
@@ -104,3 +105,20 @@ class WorkerRun:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+def age_jobs(seconds: float) -> None:
+    """Let `seconds` pass on the queue's clock: the database's, which tests cannot freeze.
+    Moves every job's timestamps that long into the past instead."""
+    from django.db.models import F
+
+    from jobs.models import Job
+
+    delta = timedelta(seconds=seconds)
+    Job.objects.update(
+        run_after=F("run_after") - delta,
+        created_at=F("created_at") - delta,
+        locked_at=F("locked_at") - delta,
+        heartbeat_at=F("heartbeat_at") - delta,
+        started_at=F("started_at") - delta,
+    )

@@ -1,0 +1,208 @@
+"""The worker's hot path on PostgreSQL: one statement per batch, not per job.
+
+- claim: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING …`;
+- completion: one `UPDATE … FROM unnest(ids, tokens, results)` per batch, fenced per job;
+- both in one round trip and one transaction (psycopg pipeline mode);
+- enqueue_many: one `INSERT … SELECT FROM unnest(payloads)`.
+
+Timestamps are `statement_timestamp()`: the database's clock. Statements run on the raw
+psycopg connection of the thread's Django connection (the ORM's query building cost more
+than the database's work here), with server-side parameters, and named prepared statements
+unless `JOBS_PREPARED_STATEMENTS` is off (PgBouncer in transaction mode before 1.21).
+Database errors surface as Django's `DatabaseError`s, as from the ORM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.db.models import JSONField
+
+from ..models import Job
+
+# One finished attempt: (job id, fencing token, result as JSON text or None).
+Finished = tuple[int, int, str | None]
+
+_CLAIM = """
+UPDATE jobs SET status = 'running', attempts = attempts + 1,
+    fencing_token = fencing_token + 1, locked_by = %(worker)s,
+    locked_at = statement_timestamp(), heartbeat_at = statement_timestamp(),
+    started_at = statement_timestamp()
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE status = 'queued' AND run_after <= statement_timestamp(){queue_filter}
+    ORDER BY priority DESC, run_after, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING {columns}
+"""
+
+_COMPLETE = """
+UPDATE jobs SET status = 'succeeded', result = done.result,
+    finished_at = statement_timestamp(), heartbeat_at = NULL
+FROM unnest(%(ids)s::bigint[], %(tokens)s::bigint[], %(results)s::jsonb[])
+    AS done(id, token, result)
+WHERE jobs.id = done.id AND jobs.fencing_token = done.token
+    AND jobs.locked_by = %(worker)s AND jobs.status = 'running'
+RETURNING jobs.id
+"""
+
+# FOR KEY SHARE: reclaimers (FOR UPDATE SKIP LOCKED) skip the rows while an atomic group
+# runs; heartbeats and cancel requests (FOR NO KEY UPDATE) do not wait for it.
+_HOLD = """
+SELECT jobs.id FROM jobs
+JOIN unnest(%(ids)s::bigint[], %(tokens)s::bigint[]) AS held(id, token)
+    ON jobs.id = held.id AND jobs.fencing_token = held.token
+WHERE jobs.locked_by = %(worker)s AND jobs.status = 'running'
+FOR KEY SHARE OF jobs
+"""
+
+_INSERT = """
+INSERT INTO jobs (tenant_id, queue, job_type, payload, priority, status, attempts,
+    max_attempts, run_after, fencing_token, locked_by, cancel_requested, errors, created_at)
+SELECT %(tenant_id)s::bigint, %(queue)s::text, %(job_type)s::text, new.payload,
+    %(priority)s::smallint, 'queued', 0, %(max_attempts)s::integer,
+    COALESCE(%(run_after)s::timestamptz, statement_timestamp()), 0, '', false, '[]'::jsonb,
+    statement_timestamp()
+FROM unnest(%(payloads)s::text[]::jsonb[]) WITH ORDINALITY AS new(payload, n)
+ORDER BY new.n
+RETURNING id, run_after, created_at
+"""
+
+
+@cache
+def _job_columns() -> tuple[tuple[str, ...], str, frozenset[int]]:
+    """(attribute names, the RETURNING list, positions of JSON columns) of a job row."""
+    fields = Job._meta.concrete_fields
+    attnames = tuple(field.attname for field in fields)
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    json_positions = frozenset(i for i, f in enumerate(fields) if isinstance(f, JSONField))
+    return attnames, columns, json_positions
+
+
+@cache
+def _claim_sql(with_queues: bool) -> str:
+    _, columns, _ = _job_columns()
+    queue_filter = " AND queue = ANY(%(queues)s::text[])" if with_queues else ""
+    return _CLAIM.format(queue_filter=queue_filter, columns=columns)
+
+
+def _prepare() -> bool | None:
+    return True if getattr(settings, "JOBS_PREPARED_STATEMENTS", True) else None
+
+
+def _raw() -> psycopg.Connection:
+    connection.ensure_connection()
+    return connection.connection
+
+
+def _to_job(row: Sequence[Any]) -> Job:
+    attnames, _, json_positions = _job_columns()
+    values = [
+        json.loads(value) if i in json_positions and isinstance(value, str) else value
+        for i, value in enumerate(row)
+    ]
+    return Job.from_db(connection.alias, attnames, values)
+
+
+def complete_and_claim(
+    *,
+    worker_id: str,
+    finished: Sequence[Finished],
+    limit: int,
+    queues: Sequence[str] | None,
+) -> tuple[set[int], list[Job]]:
+    """Mark `finished` attempts succeeded (fenced) and claim up to `limit` ready jobs, in one
+    round trip and one transaction. Returns (ids marked succeeded, claimed jobs in claim
+    order)."""
+    prepare = _prepare()
+    with connection.wrap_database_errors:
+        raw = _raw()
+        done_cursor, claim_cursor = psycopg.Cursor(raw), psycopg.Cursor(raw)
+        with raw.pipeline(), raw.transaction():
+            if finished:
+                done_cursor.execute(
+                    _COMPLETE, _completion_params(worker_id, finished), prepare=prepare
+                )
+            if limit > 0:
+                params: dict[str, Any] = {"worker": worker_id, "limit": limit}
+                if queues:
+                    params["queues"] = list(queues)
+                claim_cursor.execute(_claim_sql(bool(queues)), params, prepare=prepare)
+        done = {row[0] for row in done_cursor.fetchall()} if finished else set()
+        claimed = [_to_job(row) for row in claim_cursor.fetchall()] if limit > 0 else []
+    claimed.sort(key=lambda job: (-job.priority, job.run_after, job.pk))
+    return done, claimed
+
+
+def complete(*, worker_id: str, finished: Sequence[Finished]) -> set[int]:
+    """Mark `finished` attempts succeeded (fenced), in the current transaction if any."""
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(_raw())
+        cursor.execute(_COMPLETE, _completion_params(worker_id, finished), prepare=_prepare())
+        return {row[0] for row in cursor.fetchall()}
+
+
+def hold(*, worker_id: str, attempts: Sequence[tuple[int, int]]) -> set[int]:
+    """In an atomic group's transaction: lock the rows of the attempts that still own their
+    jobs; returns their ids."""
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(_raw())
+        cursor.execute(
+            _HOLD,
+            {
+                "worker": worker_id,
+                "ids": [job_id for job_id, _ in attempts],
+                "tokens": [token for _, token in attempts],
+            },
+            prepare=_prepare(),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def insert_jobs(
+    *,
+    payloads: Sequence[str],
+    tenant_id: int | None,
+    queue: str,
+    job_type: str,
+    priority: int,
+    max_attempts: int,
+    run_after: datetime | None,
+) -> list[tuple[int, datetime, datetime]]:
+    """Insert one queued job per JSON payload; returns (id, run_after, created_at) in the
+    order of `payloads`."""
+    # Through Django's cursor, so that a broken transaction is refused as with the ORM.
+    with connection.wrap_database_errors, connection.cursor() as django_cursor:
+        cursor = psycopg.Cursor(django_cursor.cursor.connection)
+        cursor.execute(
+            _INSERT,
+            {
+                "tenant_id": tenant_id,
+                "queue": queue,
+                "job_type": job_type,
+                "priority": priority,
+                "max_attempts": max_attempts,
+                "run_after": run_after,
+                "payloads": list(payloads),
+            },
+        )
+        # Ids come from one sequence in insertion order (ORDER BY new.n).
+        return sorted(cursor.fetchall())
+
+
+def _completion_params(worker_id: str, finished: Sequence[Finished]) -> dict[str, Any]:
+    return {
+        "worker": worker_id,
+        "ids": [job_id for job_id, _, _ in finished],
+        "tokens": [token for _, token, _ in finished],
+        "results": [result for _, _, result in finished],
+    }
