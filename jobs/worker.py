@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import signal
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
@@ -64,7 +64,10 @@ CONNECT_RETRY_DELAY = 2.0
 PREFETCH_MAX_SECONDS = 0.05
 GROUP_MAX_SECONDS = 0.02
 GROUP_MAX_JOBS = 16
-# A prefetched job that no thread started within this time is given back to the queue.
+# While jobs are short the worker holds this many claimed jobs per thread, so the buffer
+# outlasts a claim's round trip; a prefetched job that no thread started within
+# PREFETCH_MAX_WAIT goes back to the queue.
+PREFETCH_FACTOR = 4
 PREFETCH_MAX_WAIT = 1.0
 # After the grace period and the release, how long job threads get to notice and end.
 THREAD_EXIT_TIMEOUT = 5.0
@@ -118,9 +121,10 @@ class Worker:
         self.abandoned_threads = 0
 
         self._lock = threading.Lock()
-        self._work_ready = threading.Condition(self._lock)
         self._claimed: dict[int, Attempt] = {}  # claimed and not yet recorded
-        self._ready: deque[Attempt] = deque()  # claimed, waiting for a thread
+        self._ready: queue.SimpleQueue[Attempt] = queue.SimpleQueue()  # waiting for a thread
+        self._unstarted = 0  # attempts in `_ready`
+        self._last_take = time.monotonic()  # when a thread last took one
         self._pending: list[Attempt] = []  # plain successes, recorded with the next batch
         self._finished: list[tuple[Attempt, str]] = []  # recorded, to report
         self._give_back: list[Attempt] = []  # a thread could not run them (no connection)
@@ -137,6 +141,7 @@ class Worker:
         self._succeeded = 0
         self._failed = 0
         self._last_loop = time.monotonic()
+        self._loop_thread: threading.Thread | None = None
         self._next_reclaim = 0.0
         self._next_maintenance = 0.0
 
@@ -150,6 +155,7 @@ class Worker:
         `raise_if_cancelled()`) are counted in `abandoned_threads`: the process should then
         end with `os._exit`, as `runworker` does, rather than finalize the interpreter under
         a thread that may be inside a C call."""
+        self._loop_thread = threading.current_thread()
         connection_created.connect(self._configure_session)
         try:
             self._register()
@@ -208,13 +214,22 @@ class Worker:
     def _configure_session(self, sender: Any, connection: Any, **kwargs: Any) -> None:
         """Every connection of the worker: a session left idle inside a transaction (a
         stopped worker's atomic handler) ends after the lease timeout, so its row locks
-        cannot keep the reclaimer out for ever."""
+        cannot keep the reclaimer out for ever.
+
+        The queue's own bookkeeping (the main loop's claims and completions, heartbeats)
+        commits asynchronously: the loop does not wait for a WAL flush per batch. A server
+        crash can lose the last fraction of a second of it; each lost change is redone (a
+        claim never happened, a completion runs the plain job again: at least once, as
+        promised). Job threads, where handlers write, keep `synchronous_commit`."""
         if connection.vendor != "postgresql":
             return
+        current = threading.current_thread()
+        bookkeeping = current is self._loop_thread or current.name == "jobs-heartbeat"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
-                [str(int(self.lease_timeout * 1000))],
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, false), "
+                "set_config('synchronous_commit', %s, false)",
+                [str(int(self.lease_timeout * 1000)), "off" if bookkeeping else "on"],
             )
 
     def _register(self) -> None:
@@ -283,8 +298,6 @@ class Worker:
 
     def _stop_threads(self) -> None:
         self._threads_stop.set()
-        with self._work_ready:
-            self._work_ready.notify_all()
         deadline = time.monotonic() + THREAD_EXIT_TIMEOUT
         for thread in self._threads:
             if thread.name == "jobs-heartbeat":
@@ -330,7 +343,7 @@ class Worker:
             connected = self._connected
         if self.once or not self._jobs_are_short(PREFETCH_MAX_SECONDS):
             return connected
-        return 2 * connected
+        return PREFETCH_FACTOR * connected
 
     def _jobs_are_short(self, limit: float) -> bool:
         return self._recent_duration is not None and self._recent_duration <= limit
@@ -339,7 +352,7 @@ class Worker:
         capacity = self._capacity()
         with self._lock:
             held = len(self._claimed) - len(self._pending)
-            waiting = len(self._ready)
+            waiting = self._unstarted
         free = capacity - held
         if free <= 0 or (waiting and free < max(1, capacity // 2)):
             return 0
@@ -358,10 +371,9 @@ class Worker:
         with self._lock:
             pending, self._pending = self._pending, []
             give_back, self._give_back = self._give_back, []
-            # Prefetched jobs stuck behind slow ones go back to the queue for other workers.
-            stale = time.monotonic() - PREFETCH_MAX_WAIT
-            while self._ready and self._ready[0].claimed < stale:
-                give_back.append(self._ready.popleft())
+            stuck = self._unstarted and time.monotonic() - self._last_take > PREFETCH_MAX_WAIT
+        if stuck:  # every thread is busy with a slow job: let other workers take the rest
+            give_back.extend(self._take_unstarted())
         self._wake.clear()
         for attempt in give_back:
             self._release(attempt, "given back to the queue before it started")
@@ -390,12 +402,15 @@ class Worker:
                     recorded.append((attempt, LOST))
             claimed = [start_attempt(job) for job in jobs]
             self._claimed_total += len(claimed)
-            with self._work_ready:
+            with self._lock:
                 self._finished.extend(recorded)
                 for attempt in claimed:
                     self._claimed[attempt.job.pk] = attempt
-                self._ready.extend(claimed)
-                self._work_ready.notify(len(claimed))
+                if not self._unstarted:
+                    self._last_take = time.monotonic()
+                self._unstarted += len(claimed)
+            for attempt in claimed:
+                self._ready.put(attempt)
         self._report()
         return claimed
 
@@ -446,16 +461,25 @@ class Worker:
             return
         job = attempt.job
         failed = outcome in (JobStatus.FAILED, RETRYING)
-        logger.log(
+        # makeRecord + handle: what Logger.log does, less its stack walk (findCaller) for
+        # every job.
+        record = logger.makeRecord(
+            logger.name,
             level,
+            __file__,
+            0,
             "Job %s #%s attempt %s/%s %s in %.3fs%s",
-            job.job_type,
-            job.pk,
-            job.attempts,
-            job.max_attempts,
-            outcome,
-            duration or 0.0,
-            f": {job.last_error}" if failed else "",
+            (
+                job.job_type,
+                job.pk,
+                job.attempts,
+                job.max_attempts,
+                outcome,
+                duration or 0.0,
+                f": {job.last_error}" if failed else "",
+            ),
+            None,
+            func="_report",
             extra={
                 "job_id": job.pk,
                 "job_type": job.job_type,
@@ -465,6 +489,7 @@ class Worker:
                 "worker_id": self.worker_id,
             },
         )
+        logger.handle(record)
 
     def _maintain(self) -> None:
         """Connection upkeep and lease reclaim, each once per heartbeat interval (never per
@@ -496,9 +521,7 @@ class Worker:
         grace period (recording what finishes), then release the rest."""
         if self.stopping:
             logger.info("Worker %s: stop requested; no more claims.", self.worker_id)
-        with self._lock:
-            unstarted, self._ready = list(self._ready), deque()
-        for attempt in unstarted:
+        for attempt in self._take_unstarted():
             self._release(attempt, "given back: the worker is stopping")
         deadline = time.monotonic() + self.grace_period
         if self._outstanding():
@@ -540,6 +563,7 @@ class Worker:
 
     def _job_thread(self) -> None:
         connected = False
+        carried: Attempt | None = None
         next_upkeep = time.monotonic() + self.heartbeat_interval
         try:
             while not self._threads_stop.is_set():
@@ -548,11 +572,11 @@ class Worker:
                     if not connected:
                         self._threads_stop.wait(CONNECT_RETRY_DELAY)
                         continue
-                group = self._take()
+                group, carried = self._take(carried)
                 if not group:
                     continue
-                if connection.connection is None and not self._reconnect(group):
-                    connected = False
+                if connection.connection is None and not self._reconnect(group, carried):
+                    connected, carried = False, None
                     continue
                 self._run(group)
                 if time.monotonic() >= next_upkeep:  # CONN_MAX_AGE, not a check per job
@@ -580,7 +604,7 @@ class Worker:
         self._wake.set()
         return True
 
-    def _reconnect(self, group: list[Attempt]) -> bool:
+    def _reconnect(self, group: list[Attempt], carried: Attempt | None) -> bool:
         """The connection was closed (an error, its age): open it again, or give the jobs
         back at once and stop counting this thread."""
         try:
@@ -589,25 +613,52 @@ class Worker:
         except DatabaseError:
             with self._lock:
                 self._connected -= 1
-                self._give_back.extend(group)
+                self._give_back.extend([*group, carried] if carried else group)
             self._wake.set()
             return False
 
-    def _take(self) -> list[Attempt]:
+    def _take(self, carried: Attempt | None) -> tuple[list[Attempt], Attempt | None]:
         """The next attempt, or a group of atomic ones (group commit) while recent handlers
-        are short; its fair share of the buffer, so other threads are not starved."""
-        with self._work_ready:
-            while not self._ready:
-                if self._threads_stop.is_set():
-                    return []
-                self._work_ready.wait(STOP_CHECK_INTERVAL)
-            first = self._ready.popleft()
-            group = [first]
-            if first.atomic and self._jobs_are_short(GROUP_MAX_SECONDS):
-                share = min(GROUP_MAX_JOBS, -(-len(self._ready) // self.concurrency))
-                while len(group) <= share and self._ready and self._ready[0].atomic:
-                    group.append(self._ready.popleft())
-            return group
+        are short, at most its fair share of the buffer. Returns (group, an attempt taken
+        while grouping that is not atomic: the next to run)."""
+        first = carried or self._get()
+        if first is None:
+            return [], None
+        group, rest = [first], None
+        if first.atomic and self._jobs_are_short(GROUP_MAX_SECONDS):
+            with self._lock:
+                share = min(GROUP_MAX_JOBS, -(-self._unstarted // self.concurrency))
+            while len(group) <= share and (following := self._get(block=False)) is not None:
+                if not following.atomic:
+                    rest = following
+                    break
+                group.append(following)
+        return group, rest
+
+    def _get(self, *, block: bool = True) -> Attempt | None:
+        while True:
+            try:
+                attempt = self._ready.get(block, STOP_CHECK_INTERVAL)
+            except queue.Empty:
+                if not block or self._threads_stop.is_set():
+                    return None
+                continue
+            with self._lock:
+                self._unstarted -= 1
+                self._last_take = time.monotonic()
+            return attempt
+
+    def _take_unstarted(self) -> list[Attempt]:
+        """Empty the buffer (to give its attempts back)."""
+        taken = []
+        while True:
+            try:
+                taken.append(self._ready.get_nowait())
+            except queue.Empty:
+                break
+        with self._lock:
+            self._unstarted -= len(taken)
+        return taken
 
     def _run(self, group: list[Attempt]) -> None:
         try:
