@@ -90,7 +90,7 @@ SELECT %(tenant_id)s::bigint, %(queue)s::text, %(job_type)s::text, new.payload,
     statement_timestamp()
 FROM unnest(%(payloads)s::text[]::jsonb[]) WITH ORDINALITY AS new(payload, n)
 ORDER BY new.n
-RETURNING id, run_after, created_at
+RETURNING id, extract(epoch FROM run_after)::float8, extract(epoch FROM created_at)::float8
 """
 
 
@@ -142,10 +142,8 @@ def _raw() -> psycopg.Connection:
 
 
 def _to_job(row: Sequence[Any]) -> Job:
-    """A Job from a claimed row, as `Model.from_db` makes it but without `__init__` and its
-    signals (thousands of claimed rows a second)."""
-    job = Job.__new__(Job)
-    values = job.__dict__
+    """A Job from a claimed row."""
+    values = {}
     for (name, _, kind), raw in zip(_CLAIMED_COLUMNS, row, strict=True):
         if kind == "json":
             values[name] = json.loads(raw)
@@ -157,9 +155,16 @@ def _to_job(row: Sequence[Any]) -> Job:
         values[name] = values["started_at"]
     for name in _EMPTY_WHEN_CLAIMED:
         values[name] = None
-    job._state = ModelState()
-    job._state.adding = False
-    job._state.db = connection.alias
+    return loaded_job(values, connection.alias)
+
+
+def loaded_job(values: dict[str, Any], alias: str) -> Job:
+    """A Job as `Model.from_db` makes it, but without `__init__` and its signals (thousands
+    of rows a second): `values` must hold every concrete field's attname."""
+    job = Job.__new__(Job)
+    job.__dict__.update(values)
+    state = job._state = ModelState()
+    state.adding, state.db = False, alias
     return job
 
 
@@ -241,7 +246,10 @@ def insert_jobs(
             },
         )
         # Ids come from one sequence in insertion order (ORDER BY new.n).
-        return sorted(cursor.fetchall())
+        return [
+            (pk, datetime.fromtimestamp(ready, UTC), datetime.fromtimestamp(created, UTC))
+            for pk, ready, created in sorted(cursor.fetchall())
+        ]
 
 
 def _completion_params(worker_id: str, finished: Sequence[Finished]) -> dict[str, Any]:

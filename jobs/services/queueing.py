@@ -37,6 +37,20 @@ from .hooks import run_cancel_hook
 logger = logging.getLogger(__name__)
 
 UNIQUE_INSERT_TRIES = 3
+# A queued job's fields that enqueue_many does not choose.
+NEW_JOB_FIELDS = {
+    "status": JobStatus.QUEUED,
+    "attempts": 0,
+    "fencing_token": 0,
+    "locked_by": "",
+    "locked_at": None,
+    "heartbeat_at": None,
+    "cancel_requested": False,
+    "unique_key": None,
+    "result": None,
+    "started_at": None,
+    "finished_at": None,
+}
 
 
 def enqueue(
@@ -109,8 +123,20 @@ def enqueue_many(
     }
     if connection.vendor == "postgresql":
         rows = pg.insert_jobs(payloads=texts, run_after=run_after, **values)
+        fresh = {**NEW_JOB_FIELDS, **values}
+        alias = connection.alias
         created = [
-            Job(pk=pk, payload=json.loads(text), run_after=ready, created_at=at, **values)
+            pg.loaded_job(
+                {
+                    **fresh,
+                    "id": pk,
+                    "payload": json.loads(text),
+                    "run_after": ready,
+                    "created_at": at,
+                    "errors": [],
+                },
+                alias,
+            )
             for text, (pk, ready, at) in zip(texts, rows, strict=True)
         ]
     else:  # the portable path: one ORM bulk insert
@@ -119,8 +145,8 @@ def enqueue_many(
             Job(payload=json.loads(text), run_after=run_after or now, created_at=now, **values)
             for text in texts
         )
-    for job in created:
-        job._state.adding = False
+        for job in created:
+            job._state.adding = False
     if run_after is None or run_after <= timezone.now():
         notify(values["queue"])
     return created

@@ -68,11 +68,15 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
 class WorkerRun:
     """A `manage.py runworker` child process; its output goes to a file (no pipe to fill)."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, env: dict[str, str], *, skewed: bool = False
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
+        # skewed: the worker's clock is off by env["CLOCK_OFFSET"] seconds.
+        entry = ["jobs/tests/skewed_worker.py"] if skewed else ["manage.py", "runworker"]
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", *args],
+            [sys.executable, *entry, *args],
             cwd=BASE_DIR,
             env=env,
             stdout=self._log,

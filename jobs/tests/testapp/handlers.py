@@ -120,3 +120,20 @@ def followed(job: Job, *, until: str | None = None, refuse_retry: bool = False) 
     """Its owning app follows cancels and retries through the hooks."""
     _wait_for(job, until)
     raise ValueError("followed job failed")
+
+
+@jobs.handler("testapp.busy_native", atomic=True)
+def busy_native(job: Job, *, until: str, stretch: float = 1.0) -> None:
+    """Busy in native code (rapidfuzz's C++, which releases the GIL), with a safe point
+    every `stretch` seconds, until `until` exists; as an ingest between its checkpoints."""
+    from rapidfuzz import process
+
+    _effect(job)
+    names = [f"company number {i} holdings limited" for i in range(300)]
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not Path(until).exists() and time.monotonic() < deadline:
+        busy_until = time.monotonic() + (stretch or 0.5)
+        while time.monotonic() < busy_until:
+            process.cdist(names, names)
+        if stretch:
+            job.raise_if_cancelled()
