@@ -133,6 +133,7 @@ class Worker:
         # group commit until short jobs have been seen.
         self._recent_duration: float | None = None
         self._wake = threading.Event()
+        self._heartbeat_connected = threading.Event()
         self._threads_stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listener: Listener | None = None
@@ -281,20 +282,26 @@ class Worker:
             logger.exception("Worker %s: could not record its stop.", self.worker_id)
 
     def _start_threads(self) -> None:
-        for number in range(self.concurrency):
-            self._threads.append(
-                threading.Thread(target=self._job_thread, name=f"jobs-worker-{number}", daemon=True)
-            )
-        self._threads.append(
-            threading.Thread(target=self._heartbeat_thread, name="jobs-heartbeat", daemon=True)
+        """The heartbeat and the listener connect first: where connections are scarce, a
+        job thread goes without (and the worker claims less), never the leases or the
+        wake-ups."""
+        heartbeat = threading.Thread(
+            target=self._heartbeat_thread, name="jobs-heartbeat", daemon=True
         )
-        for thread in self._threads:
-            thread.start()
+        self._threads.append(heartbeat)
+        heartbeat.start()
+        self._heartbeat_connected.wait(LISTENER_READY_TIMEOUT)
         if connection.vendor == "postgresql":
             self._listener = Listener(queues=self.queues, wake=self._wake, stop=self._threads_stop)
             self._listener.start()
             # Jobs enqueued from now on wake us; anything earlier is found by the first claim.
             self._listener.listening.wait(LISTENER_READY_TIMEOUT)
+        for number in range(self.concurrency):
+            thread = threading.Thread(
+                target=self._job_thread, name=f"jobs-worker-{number}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def _stop_threads(self) -> None:
         self._threads_stop.set()
@@ -683,6 +690,11 @@ class Worker:
     # --- heartbeat ----------------------------------------------------------------------
 
     def _heartbeat_thread(self) -> None:
+        try:
+            connection.ensure_connection()
+        except DatabaseError:
+            logger.exception("Worker %s: the heartbeat cannot connect yet.", self.worker_id)
+        self._heartbeat_connected.set()
         while not self._threads_stop.wait(self.heartbeat_interval):
             try:
                 close_old_connections()

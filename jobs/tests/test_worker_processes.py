@@ -380,3 +380,50 @@ def test_workers_with_wrong_clocks_neither_steal_live_jobs_nor_lose_their_own(
     for worker in workers:
         worker.send(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0, worker.output()
+
+
+def test_worker_sessions_end_when_idle_in_a_transaction(start_worker) -> None:
+    job = jobs.enqueue("testapp.session_settings")
+    worker = start_worker("--burst")
+    assert worker.wait(timeout=60) == 0, worker.output()
+    job.refresh_from_db()
+    # JOBS_LEASE_TIMEOUT is 2 s in these tests; job threads commit synchronously.
+    assert job.result == {"idle_in_transaction_session_timeout": "2s", "synchronous_commit": "on"}
+
+
+def test_a_worker_claims_no_more_jobs_than_it_has_connections_for(start_worker, tmp_path) -> None:
+    """Concurrency 4, but the database lets the worker open only 4 connections: main loop,
+    heartbeat, listener and one job thread. It runs one job at a time; nothing claimed sits
+    waiting for a thread that has no connection."""
+    role = f"jobs_limited_{connection.settings_dict['NAME']}"[:60]
+    done = tmp_path / "done"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 4')
+        cursor.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+        cursor.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    try:
+        with transaction.atomic():
+            ids = [jobs.enqueue("testapp.hold", {"until": str(done)}).pk for _ in range(5)]
+        settings = connection.settings_dict
+        url = f"postgres://{role}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/"
+        worker = start_worker(
+            "--concurrency", "4", "--burst", env={"DATABASE_URL": url + settings["NAME"]}
+        )
+        try:
+            wait_until(lambda: statuses(ids).get("running") == 1, message="a job to run")
+            wait_until(lambda: "cannot connect" in worker.output(), message="refused threads")
+        except AssertionError as exc:
+            raise AssertionError(worker.output()) from exc
+        assert statuses(ids) == {"running": 1, "queued": 4}
+        done.touch()
+        assert worker.wait(timeout=60) == 0, worker.output()
+        assert statuses(ids) == {"succeeded": 5}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                [role],
+            )
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -137,3 +137,17 @@ def busy_native(job: Job, *, until: str, stretch: float = 1.0) -> None:
             process.cdist(names, names)
         if stretch:
             job.raise_if_cancelled()
+
+
+@jobs.handler("testapp.session_settings")
+def session_settings(job: Job) -> dict:
+    """The job thread's database session settings, as its result."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('idle_in_transaction_session_timeout'), "
+            "current_setting('synchronous_commit')"
+        )
+        idle, synchronous = cursor.fetchone()
+    return {"idle_in_transaction_session_timeout": idle, "synchronous_commit": synchronous}
