@@ -40,7 +40,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 
 import psycopg
@@ -49,12 +49,11 @@ from psycopg import sql
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 from bench.queue_systems import djtasks, ours, pgqueuer_system, procrastinate_system, raw  # noqa: E402
-from bench.queue_systems.base import System  # noqa: E402
+from bench.queue_systems.base import WARMUP_JOBS, System  # noqa: E402
 from bench.queue_systems.stamps import STAMP_ENV, read_stamps  # noqa: E402
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 POLL_SECONDS = 0.01
-WARMUP_JOBS = 100
 STOP_TIMEOUT = 15.0
 DROP = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 PEERS = {
@@ -178,8 +177,7 @@ class Bench:
     def drain(self, system: System, *, workers: int, jobs: int) -> tuple[float, float]:
         """(enqueue jobs/s, drain jobs/s) of `jobs` no-op jobs with `workers` processes."""
         self.reset(system)
-        with self.workers(system, workers) as _:
-            self.warm_up(system)
+        with self.workers(system, workers):
             answer = system.client(self.url(system), "enqueue", system.kind, str(jobs))
             done_at = self.wait_empty(system, timeout=max(120.0, jobs / 20))
         return jobs / answer["seconds"], jobs / max(1e-6, done_at - answer["committed_at"])
@@ -190,7 +188,6 @@ class Bench:
         stamps = self.workdir / f"{system.key}-stamps.txt"
         stamps.unlink(missing_ok=True)
         with self.workers(system, 1, {STAMP_ENV: str(stamps)}):
-            self.warm_up(system)
             answer = system.client(self.url(system), "latency", str(jobs), str(gap))
             self.wait_empty(system, timeout=60)
         started = read_stamps(stamps)
@@ -211,12 +208,11 @@ class Bench:
         self.reset(system)
         deadline = time.monotonic() + budget
         with self.workers(system, 1) as processes:
-            self.warm_up(system)
             done, first = 0, 0.0
             while done < total:
                 system.client(self.url(system), "enqueue", system.kind, str(chunk))
                 self.wait_empty(system, timeout=max(120.0, budget))
-                done += chunk
+                done += chunk + WARMUP_JOBS  # each client warms the worker up first
                 if not first:
                     first = rss_mib(processes[0].pid)
                 if time.monotonic() > deadline:
@@ -229,10 +225,6 @@ class Bench:
         with psycopg.connect(self.url(system), autocommit=True) as conn:
             conn.execute(system.reset_sql)
             conn.execute("VACUUM ANALYZE")
-
-    def warm_up(self, system: System) -> None:
-        system.client(self.url(system), "enqueue", system.kind, str(WARMUP_JOBS))
-        self.wait_empty(system, timeout=120)
 
     def wait_empty(self, system: System, *, timeout: float) -> float:
         """Poll until no job is queued or running; returns when (time.time())."""
@@ -301,15 +293,19 @@ def rss_mib(pid: int) -> float:
 class Plan:
     repetitions: int
     drain_jobs: int
+    drain_workers: tuple[int, ...]
     latency_jobs: int
     latency_gap: float
     memory_jobs: int
     memory_chunk: int
     memory_budget: float
+    # Systems whose memory is measured (None: all but the repeated configurations).
+    memory_systems: tuple[str, ...] | None = None
 
 
-FULL = Plan(3, 10_000, 200, 0.02, 100_000, 10_000, 240.0)
-QUICK = Plan(1, 1_000, 30, 0.02, 4_000, 2_000, 10.0)
+FULL = Plan(3, 10_000, (1, 2), 200, 0.02, 100_000, 10_000, 240.0)
+# A smoke run: every system once, small, one worker process; memory of ours only.
+QUICK = Plan(1, 500, (1,), 20, 0.02, 2_000, 1_000, 10.0, memory_systems=("ours",))
 
 
 def run(bench: Bench, systems: list[System], plan: Plan, results: Results, say: Callable) -> None:
@@ -331,7 +327,7 @@ def run(bench: Bench, systems: list[System], plan: Plan, results: Results, say: 
                 continue
             say(f"[{repetition}/{plan.repetitions}] {system.label}")
             try:
-                for workers in (1, 2):
+                for workers in plan.drain_workers:
                     enqueue, drain = bench.drain(system, workers=workers, jobs=plan.drain_jobs)
                     results.add(system.key, "enqueue", enqueue)
                     results.add(system.key, f"drain{workers}", drain)
@@ -342,7 +338,9 @@ def run(bench: Bench, systems: list[System], plan: Plan, results: Results, say: 
             except Exception as exc:
                 results.notes[system.key] = f"failed: {str(exc).strip().splitlines()[0]}"
     for system in runnable:
-        if system.key in results.notes or system.key.startswith("ours-c16"):
+        if system.key in results.notes or system.key.endswith("-c16"):
+            continue
+        if plan.memory_systems is not None and system.key not in plan.memory_systems:
             continue
         say(f"[memory] {system.label}")
         try:
@@ -374,6 +372,7 @@ def main() -> int:
     parser.add_argument("--systems", help="comma-separated keys (default: all)")
     parser.add_argument("--output", default=str(BASE_DIR / "docs" / "benchmarks.md"))
     parser.add_argument("--keep-databases", action="store_true")
+    parser.add_argument("--drain-jobs", type=int, help="jobs per drain (default: the plan's)")
     args = parser.parse_args()
 
     from bench.queue_report import machine_facts, render, write_chart
@@ -386,6 +385,8 @@ def main() -> int:
             parser.error(f"unknown systems {sorted(unknown)}; known: {[s.key for s in systems]}")
         systems = [s for s in systems if s.key in wanted]
     plan = QUICK if args.quick else FULL
+    if args.drain_jobs:
+        plan = replace(plan, drain_jobs=args.drain_jobs)
 
     def say(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)

@@ -131,7 +131,7 @@ ran out: the jobs column says how many ran).
 {configs}
 
 Every system runs in its own database on the same PostgreSQL server; workers are separate
-processes started before the measurement and warmed up with {100} jobs.
+processes started before the measurement and warmed up with 100 jobs (waited for).
 
 ### Systems that could not run
 

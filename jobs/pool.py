@@ -25,7 +25,7 @@ logger = logging.getLogger("jobs.worker")
 
 STOP_CHECK_INTERVAL = 0.1
 CONNECT_RETRY_DELAY = 2.0
-GROUP_MAX_JOBS = 16
+GROUP_MAX_JOBS = 32
 
 
 class JobThreads:
@@ -147,7 +147,7 @@ class JobThreads:
         group, rest = [first], None
         if first.atomic and self._may_group():
             with self._lock:
-                share = min(GROUP_MAX_JOBS, -(-self.unstarted // self._concurrency))
+                share = min(GROUP_MAX_JOBS, self.unstarted)
             while len(group) <= share and (following := self._get(block=False)) is not None:
                 if not following.atomic:
                     rest = following

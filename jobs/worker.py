@@ -281,7 +281,8 @@ class Worker:
     def _claim_size(self) -> int:
         capacity = self._capacity()
         with self._lock:
-            held = len(self._claimed) - len(self._pool.pending)
+            # Finished attempts are forgotten with this batch: their slots are free.
+            held = len(self._claimed) - len(self._pool.pending) - len(self._pool.finished)
             waiting = self._pool.unstarted
         free = capacity - held
         if free <= 0 or (waiting and free < max(1, capacity // 2)):

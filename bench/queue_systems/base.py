@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +51,7 @@ class System:
         result = subprocess.run(
             [PYTHON, "-m", self.module, *args],
             cwd=BASE_DIR,
-            env=self.env(url),
+            env=self.env(url, {PENDING_ENV: self.pending_sql}),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -76,3 +78,47 @@ class System:
 
 def emit(answer: dict) -> None:
     print(json.dumps(answer), flush=True)
+
+
+PENDING_ENV = "BENCH_PENDING_SQL"
+WARMUP_JOBS = 100
+
+
+def wait_until_empty(timeout: float = 120.0) -> float:
+    """In a client: poll the system's database until no job is queued or running; returns
+    when (time.time())."""
+    import psycopg
+
+    query = f"SELECT EXISTS ({os.environ[PENDING_ENV]})"
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        while conn.execute(query).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"jobs still pending after {timeout:.0f}s")
+            time.sleep(0.01)
+    return time.time()
+
+
+def timed_enqueue(enqueue: Callable[[int], None], count: int) -> dict:
+    """Warm the workers up (WARMUP_JOBS jobs, waited for), then enqueue `count` jobs, timed
+    up to their commit."""
+    enqueue(WARMUP_JOBS)
+    wait_until_empty()
+    started = time.perf_counter()
+    enqueue(count)
+    return {"seconds": time.perf_counter() - started, "committed_at": time.time()}
+
+
+def paced(enqueue_one: Callable[[int], None], count: int, gap: float) -> dict:
+    """Warm up with one job, then enqueue `count` jobs one at a time `gap` seconds apart;
+    the time.time() of each commit."""
+    enqueue_one(-1)
+    wait_until_empty()
+    enqueued = []
+    next_at = time.monotonic()
+    for seq in range(count):
+        enqueue_one(seq)
+        enqueued.append(time.time())
+        next_at += gap
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    return {"enqueued": enqueued}

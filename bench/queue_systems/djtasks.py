@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from importlib.metadata import version as package_version
 
-from .base import System, emit
+from .base import System, emit, paced, timed_enqueue
 
 SETTINGS = "bench.queue_systems.djtasks_settings"
 
@@ -55,22 +54,15 @@ def main(argv: list[str]) -> None:
         call_command("migrate", verbosity=0)
         emit({"ok": True})
     elif command == "enqueue":
-        count = int(argv[2])
-        started = time.perf_counter()
-        with transaction.atomic():
-            for _ in range(count):
-                noop.enqueue()
-        emit({"seconds": time.perf_counter() - started, "committed_at": time.time()})
+
+        def enqueue(count: int) -> None:
+            with transaction.atomic():
+                for _ in range(count):
+                    noop.enqueue()
+
+        emit(timed_enqueue(enqueue, int(argv[2])))
     elif command == "latency":
-        count, gap = int(argv[1]), float(argv[2])
-        enqueued = []
-        next_at = time.monotonic()
-        for seq in range(count):
-            stamp_start.enqueue(seq=seq)
-            enqueued.append(time.time())
-            next_at += gap
-            time.sleep(max(0.0, next_at - time.monotonic()))
-        emit({"enqueued": enqueued})
+        emit(paced(lambda seq: stamp_start.enqueue(seq=seq), int(argv[1]), float(argv[2])))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
-from .base import System, emit
+from .base import System, emit, paced, timed_enqueue
 
 SETTINGS = "bench.queue_app.settings"
 JOBS_TABLE_PENDING = "SELECT 1 FROM jobs WHERE status IN ('queued', 'running')"
@@ -55,21 +54,19 @@ def main(argv: list[str]) -> None:
         call_command("migrate", verbosity=0)
         emit({"ok": True})
     elif command == "enqueue":
-        kind, count = argv[1], int(argv[2])
-        started = time.perf_counter()
-        with transaction.atomic():
-            jobs.enqueue_many(f"bench.{kind}", [{}] * count)
-        emit({"seconds": time.perf_counter() - started, "committed_at": time.time()})
+        kind = argv[1]
+
+        def enqueue(count: int) -> None:
+            with transaction.atomic():
+                jobs.enqueue_many(f"bench.{kind}", [{}] * count)
+
+        emit(timed_enqueue(enqueue, int(argv[2])))
     elif command == "latency":
-        count, gap = int(argv[1]), float(argv[2])
-        enqueued = []
-        next_at = time.monotonic()
-        for seq in range(count):
-            jobs.enqueue("bench.stamp", {"seq": seq})
-            enqueued.append(time.time())
-            next_at += gap
-            time.sleep(max(0.0, next_at - time.monotonic()))
-        emit({"enqueued": enqueued})
+        emit(
+            paced(
+                lambda seq: jobs.enqueue("bench.stamp", {"seq": seq}), int(argv[1]), float(argv[2])
+            )
+        )
     else:
         raise SystemExit(f"unknown command {command!r}")
 

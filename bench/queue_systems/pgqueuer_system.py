@@ -9,7 +9,7 @@ import sys
 import time
 from importlib.metadata import version as package_version
 
-from .base import System, emit
+from .base import WARMUP_JOBS, System, emit, wait_until_empty
 from .stamps import stamp
 
 
@@ -75,6 +75,8 @@ async def worker() -> None:
 
 async def enqueue(count: int) -> dict:
     connection, queries = await _queries()
+    await queries.enqueue(["noop"] * WARMUP_JOBS, [None] * WARMUP_JOBS, [0] * WARMUP_JOBS)
+    await asyncio.to_thread(wait_until_empty)
     started = time.perf_counter()
     await queries.enqueue(["noop"] * count, [None] * count, [0] * count)
     answer = {"seconds": time.perf_counter() - started, "committed_at": time.time()}
@@ -84,6 +86,8 @@ async def enqueue(count: int) -> dict:
 
 async def latency(count: int, gap: float) -> dict:
     connection, queries = await _queries()
+    await queries.enqueue("stamp", b"-1")
+    await asyncio.to_thread(wait_until_empty)
     enqueued = []
     next_at = time.monotonic()
     for seq in range(count):

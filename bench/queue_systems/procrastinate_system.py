@@ -9,7 +9,7 @@ import sys
 import time
 from importlib.metadata import version as package_version
 
-from .base import System, emit
+from .base import WARMUP_JOBS, System, emit, wait_until_empty
 from .stamps import stamp
 
 CONCURRENCY = 10
@@ -65,11 +65,15 @@ async def run(command: str, argv: list[str]) -> dict:
             await app.run_worker_async(concurrency=CONCURRENCY)
             return {}
         if command == "enqueue":
+            await noop.batch_defer_async(*[{} for _ in range(WARMUP_JOBS)])
+            await asyncio.to_thread(wait_until_empty)
             count = int(argv[1])
             started = time.perf_counter()
             await noop.batch_defer_async(*[{} for _ in range(count)])
             return {"seconds": time.perf_counter() - started, "committed_at": time.time()}
         if command == "latency":
+            await stamp_start.defer_async(seq=-1)
+            await asyncio.to_thread(wait_until_empty)
             count, gap = int(argv[0]), float(argv[1])
             enqueued = []
             next_at = time.monotonic()

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import time
 
 import psycopg
 
-from .base import System, emit
+from .base import System, emit, paced, timed_enqueue
 from .ours import JOBS_TABLE_PENDING, JOBS_TABLE_RESET
 from .stamps import stamp
 
@@ -91,27 +90,24 @@ def main(argv: list[str]) -> None:
     elif command == "worker":
         worker(int(argv[1]))
     elif command == "enqueue":
-        count = int(argv[2])
-        started = time.perf_counter()
-        with psycopg.connect(_url()) as conn:
-            conn.execute(INSERT, {"job_type": "bench.noop", "payloads": ["{}"] * count})
-            conn.execute("SELECT pg_notify('ats_jobs', 'default')")
-        emit({"seconds": time.perf_counter() - started, "committed_at": time.time()})
-    elif command == "latency":
-        count, gap = int(argv[1]), float(argv[2])
-        enqueued = []
-        next_at = time.monotonic()
         with psycopg.connect(_url(), autocommit=True) as conn:
-            for seq in range(count):
+
+            def enqueue(count: int) -> None:
                 with conn.transaction():
-                    conn.execute(
-                        INSERT, {"job_type": "bench.stamp", "payloads": [json.dumps({"seq": seq})]}
-                    )
+                    conn.execute(INSERT, {"job_type": "bench.noop", "payloads": ["{}"] * count})
                     conn.execute("SELECT pg_notify('ats_jobs', 'default')")
-                enqueued.append(time.time())
-                next_at += gap
-                time.sleep(max(0.0, next_at - time.monotonic()))
-        emit({"enqueued": enqueued})
+
+            emit(timed_enqueue(enqueue, int(argv[2])))
+    elif command == "latency":
+        with psycopg.connect(_url(), autocommit=True) as conn:
+
+            def enqueue_one(seq: int) -> None:
+                with conn.transaction():
+                    payloads = [json.dumps({"seq": seq})]
+                    conn.execute(INSERT, {"job_type": "bench.stamp", "payloads": payloads})
+                    conn.execute("SELECT pg_notify('ats_jobs', 'default')")
+
+            emit(paced(enqueue_one, int(argv[1]), float(argv[2])))
     else:
         raise SystemExit(f"unknown command {command!r}")
 
