@@ -76,6 +76,16 @@ class System:
             out.close()
 
 
+def version_of(distribution: str) -> str:
+    """The installed version of a package, or why there is none."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def emit(answer: dict) -> None:
     print(json.dumps(answer), flush=True)
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.metadata import version as package_version
 
-from .base import System, emit, paced, timed_enqueue
+from .base import System, emit, paced, timed_enqueue, version_of
 
 SETTINGS = "bench.queue_systems.djtasks_settings"
 
@@ -26,8 +25,8 @@ def system() -> System:
         ),
         reset_sql="TRUNCATE django_tasks_database_dbtaskresult",
         config=(
-            f"django-tasks-db {package_version('django-tasks-db')} on Django "
-            f"{package_version('django')}: `manage.py db_worker` defaults (one task at a time, "
+            f"django-tasks-db {version_of('django-tasks-db')} on Django "
+            f"{version_of('django')}: `manage.py db_worker` defaults (one task at a time, "
             "polls every 1 s, no LISTEN/NOTIFY); enqueue() per job (no bulk API) in one "
             "transaction"
         ),
@@ -36,7 +35,7 @@ def system() -> System:
 
 
 def version() -> str:
-    return f"django-tasks-db {package_version('django-tasks-db')}"
+    return f"django-tasks-db {version_of('django-tasks-db')}"
 
 
 def main(argv: list[str]) -> None:

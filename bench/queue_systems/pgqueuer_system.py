@@ -7,9 +7,8 @@ import asyncio
 import os
 import sys
 import time
-from importlib.metadata import version as package_version
 
-from .base import WARMUP_JOBS, System, emit, wait_until_empty
+from .base import WARMUP_JOBS, System, emit, version_of, wait_until_empty
 from .stamps import stamp
 
 
@@ -24,7 +23,7 @@ def system() -> System:
         pending_sql="SELECT 1 FROM pgqueuer",
         reset_sql="TRUNCATE pgqueuer, pgqueuer_log, pgqueuer_statistics",
         config=(
-            f"pgqueuer {package_version('pgqueuer')} with asyncpg {package_version('asyncpg')}, "
+            f"pgqueuer {version_of('pgqueuer')} with asyncpg {version_of('asyncpg')}, "
             "uvloop; PgQueuer.run() defaults (batch_size=10, unlimited concurrency, "
             "LISTEN/NOTIFY); async no-op entrypoints; enqueue with lists (one statement)"
         ),
@@ -32,7 +31,7 @@ def system() -> System:
 
 
 def version() -> str:
-    return f"pgqueuer {package_version('pgqueuer')}"
+    return f"pgqueuer {version_of('pgqueuer')}"
 
 
 async def _connect():

@@ -7,9 +7,8 @@ import asyncio
 import os
 import sys
 import time
-from importlib.metadata import version as package_version
 
-from .base import WARMUP_JOBS, System, emit, wait_until_empty
+from .base import WARMUP_JOBS, System, emit, version_of, wait_until_empty
 from .stamps import stamp
 
 CONCURRENCY = 10
@@ -26,15 +25,15 @@ def system() -> System:
         pending_sql=("SELECT 1 FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"),
         reset_sql="TRUNCATE procrastinate_jobs CASCADE",
         config=(
-            f"procrastinate {package_version('procrastinate')}, PsycopgConnector (psycopg "
-            f"{package_version('psycopg')}); run_worker_async(concurrency={CONCURRENCY}), "
+            f"procrastinate {version_of('procrastinate')}, PsycopgConnector (psycopg "
+            f"{version_of('psycopg')}); run_worker_async(concurrency={CONCURRENCY}), "
             "other options default (LISTEN/NOTIFY on); async no-op tasks; batch_defer_async"
         ),
     )
 
 
 def version() -> str:
-    return f"procrastinate {package_version('procrastinate')}"
+    return f"procrastinate {version_of('procrastinate')}"
 
 
 def _app():
