@@ -355,6 +355,20 @@ def run(bench: Bench, systems: list[System], plan: Plan, results: Results, say: 
         results.add(system.key, "rss_jobs", done)
 
 
+START_MARK = "<!-- bench-queue:start: written by `make bench-queue`; edit outside -->"
+END_MARK = "<!-- bench-queue:end -->"
+
+
+def splice(document: str, report: str) -> str:
+    """`document` with the part between the markers replaced by `report` (the rest, such as
+    the profile notes, is kept); a new document when there are no markers."""
+    block = f"{START_MARK}\n{report.strip()}\n{END_MARK}"
+    if START_MARK in document and END_MARK in document:
+        head, rest = document.split(START_MARK, 1)
+        return head + block + rest.split(END_MARK, 1)[1]
+    return f"# Benchmarks\n\n{block}\n"
+
+
 def _postgres_url_from_env() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
     return url if url.startswith(("postgres://", "postgresql://")) else None
@@ -417,7 +431,7 @@ def main() -> int:
     report, table = render(systems, results, plan, facts, quick=args.quick)
     print(table)
     output = Path(args.output)
-    output.write_text(report)
+    output.write_text(splice(output.read_text() if output.exists() else "", report))
     write_chart(systems, results, output.with_suffix(".png"))
     say(f"wrote {output} and {output.with_suffix('.png')}")
     return 0

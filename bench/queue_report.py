@@ -105,9 +105,7 @@ def render(
     notes = "\n".join(f"- {key}: {note}" for key, note in results.notes.items()) or "- none"
     machine = "\n".join(f"- {name}: {value}" for name, value in facts.items())
     mode = "`--quick` (small sizes, 1 repetition: a smoke run, not figures)" if quick else "full"
-    report = f"""# Benchmarks
-
-## Job queue (`make bench-queue`, `bench/queue.py`)
+    report = f"""## Job queue (`make bench-queue`, `bench/queue.py`)
 
 Mode: {mode}. {plan.repetitions} repetition(s), interleaved (every system once, then again);
 each cell is the median, with min-max in brackets. Drain: {plan.drain_jobs:,} no-op jobs

@@ -21,11 +21,11 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models.base import ModelState
 
+from ..conf import prepared_statements
 from ..models import Job
 
 # One finished attempt: (job id, fencing token, result as JSON text or None).
@@ -133,7 +133,7 @@ def _complete_and_claim_sql(with_queues: bool) -> str:
 
 
 def _prepare() -> bool | None:
-    return True if getattr(settings, "JOBS_PREPARED_STATEMENTS", True) else None
+    return True if prepared_statements() else None
 
 
 def _raw() -> psycopg.Connection:
