@@ -2,7 +2,7 @@
 
 A job moves `queued` → `running` → `succeeded` | `failed` | `cancelled`, and `running` →
 `queued` again on a retryable error or when its lease expires (SPEC §4). Every transition is
-a conditional update in `jobs/services.py`; this module only holds the rows and the queries
+a conditional update in `jobs/services/`; this module only holds the rows and the queries
 that find them.
 
 Priority: higher runs first (-100..100, default 0), the same convention as Django Tasks;
