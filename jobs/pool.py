@@ -25,7 +25,6 @@ logger = logging.getLogger("jobs.worker")
 
 STOP_CHECK_INTERVAL = 0.1
 CONNECT_RETRY_DELAY = 2.0
-GROUP_MAX_JOBS = 32
 
 
 class JobThreads:
@@ -37,7 +36,7 @@ class JobThreads:
         lock: threading.Lock,
         wake: threading.Event,
         stop: threading.Event,
-        may_group: Callable[[], bool],
+        group_limit: Callable[[], int],
         upkeep_interval: float,
     ) -> None:
         self._concurrency = concurrency
@@ -45,7 +44,7 @@ class JobThreads:
         self._lock = lock  # the worker's: guards the lists and counters below
         self._wake = wake  # set whenever the main loop has something to collect
         self._stop = stop
-        self._may_group = may_group
+        self._group_limit = group_limit  # how many atomic attempts one transaction takes
         self._upkeep_interval = upkeep_interval
         self._ready: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -138,21 +137,19 @@ class JobThreads:
             return False
 
     def _take(self, carried: Attempt | None) -> tuple[list[Attempt], Attempt | None]:
-        """The next attempt, or a group of atomic ones (group commit) while recent handlers
-        are short, at most its fair share of the buffer. Returns (group, an attempt taken
-        while grouping that is not atomic: the next to run)."""
+        """The next attempt, or a group of the atomic ones waiting in the buffer (group
+        commit), as many as `group_limit()` allows. Returns (group, an attempt taken while
+        grouping that is not atomic: the next to run)."""
         first = carried or self._get()
         if first is None:
             return [], None
         group, rest = [first], None
-        if first.atomic and self._may_group():
-            with self._lock:
-                share = min(GROUP_MAX_JOBS, self.unstarted)
-            while len(group) <= share and (following := self._get(block=False)) is not None:
-                if not following.atomic:
-                    rest = following
-                    break
-                group.append(following)
+        limit = self._group_limit() if first.atomic else 1
+        while len(group) < limit and (following := self._get(block=False)) is not None:
+            if not following.atomic:
+                rest = following
+                break
+            group.append(following)
         return group, rest
 
     def _get(self, *, block: bool = True) -> Attempt | None:

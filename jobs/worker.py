@@ -57,7 +57,10 @@ LISTENER_READY_TIMEOUT = 5.0
 # Prefetch and group commit only while recent handlers are this short (an EWMA of their
 # durations), so that a long job never holds short ones in this worker's buffer.
 PREFETCH_MAX_SECONDS = 0.05
-GROUP_MAX_SECONDS = 0.02
+# Group commit: at most this many atomic attempts per transaction, and no more than fit in
+# the budget at the recent handler duration.
+GROUP_MAX_JOBS = 32
+GROUP_BUDGET_SECONDS = 0.02
 # While jobs are short the worker holds this many claimed jobs per thread, so the buffer
 # outlasts a claim's round trip; a prefetched job that no thread started within
 # PREFETCH_MAX_WAIT goes back to the queue.
@@ -120,7 +123,7 @@ class Worker:
             lock=self._lock,
             wake=self._wake,
             stop=self._threads_stop,
-            may_group=lambda: self._reporter.jobs_are_short(GROUP_MAX_SECONDS),
+            group_limit=self._group_limit,
             upkeep_interval=self.heartbeat_interval,
         )
         self._listener: Listener | None = None
@@ -277,6 +280,16 @@ class Worker:
         if self.once or not self._reporter.jobs_are_short(PREFETCH_MAX_SECONDS):
             return connected
         return PREFETCH_FACTOR * connected
+
+    def _group_limit(self) -> int:
+        """How many atomic attempts share a transaction: as many as fit in
+        `GROUP_BUDGET_SECONDS` of recent handler time (at most `GROUP_MAX_JOBS`), so a
+        group never keeps its members' effects waiting long; 1 while handlers are long or
+        unknown."""
+        recent = self._reporter.recent_duration
+        if recent is None or recent > GROUP_BUDGET_SECONDS:
+            return 1
+        return max(1, min(GROUP_MAX_JOBS, int(GROUP_BUDGET_SECONDS / max(recent, 1e-6))))
 
     def _claim_size(self) -> int:
         capacity = self._capacity()
