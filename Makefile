@@ -11,13 +11,14 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 SQLITE_TEST_URL := sqlite:///var/test/ats-test.sqlite3
 
-.PHONY: help run test test-postgres test-sqlite test-packages lint format bench migrations clean
+.PHONY: help run test test-postgres test-sqlite test-packages lint format bench bench-queue migrations clean
 
 help:
 	@echo "make run    set up and run the app (http://127.0.0.1:8000/admin/) and a worker"
 	@echo "make test   set up and run the tests on PostgreSQL, then the SQLite-marked ones"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  benchmarks (bench/) on PostgreSQL"
+	@echo "make bench-queue  the job queue beside pgqueuer, procrastinate, django-tasks (QUICK=1: <2 min)"
 
 $(VENV)/.created:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -76,6 +77,14 @@ format: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) bin/with-test-postgres $(PY) bench/ingest.py
+
+$(VENV)/.bench: $(VENV)/.test requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	@touch $@
+
+# Writes docs/benchmarks.md and docs/benchmarks.png. BENCH_ARGS="--db-prefix bench_me" etc.
+bench-queue: $(VENV)/.bench
+	$(PY) bin/with-test-postgres $(PY) bench/queue.py $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 migrations: $(VENV)/.runtime
 	DEBUG=true $(PY) manage.py makemigrations

@@ -48,6 +48,18 @@ def set_process_default(scope: Scope) -> None:
     _process_default = scope
 
 
+@contextmanager
+def process_scope(scope: Scope) -> Iterator[None]:
+    """The process default for the duration of a block (a worker's run: its threads start
+    with no context of their own), then the previous default again."""
+    previous = _process_default
+    set_process_default(scope)
+    try:
+        yield
+    finally:
+        set_process_default(previous)
+
+
 def current_scope() -> Scope:
     scope = _scope.get()
     return _process_default if scope is None else scope

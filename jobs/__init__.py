@@ -6,6 +6,7 @@
     def ingest_bundle(job, *, bundle_id): ...
 
     job = jobs.enqueue("research.ingest_bundle", {"bundle_id": 7}, tenant=tenant)
+    jobs.enqueue_many("research.fetch_source", [{"source_id": i} for i in ids])
     jobs.cancel(job); jobs.retry(job)
 
 This module must not import models when it is imported (apps load it before the model
@@ -21,7 +22,7 @@ from .registry import handler
 
 if TYPE_CHECKING:
     from .models import Job, JobStatus
-    from .services import cancel, enqueue, retry
+    from .services import cancel, enqueue, enqueue_many, retry
 
 __all__ = [
     "Job",
@@ -32,12 +33,14 @@ __all__ = [
     "UnknownJobType",
     "cancel",
     "enqueue",
+    "enqueue_many",
     "handler",
     "retry",
 ]
 
 _LAZY = {
     "enqueue": "services",
+    "enqueue_many": "services",
     "cancel": "services",
     "retry": "services",
     "Job": "models",

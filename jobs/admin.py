@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from ats.admin import TenantScopedAdmin, ago, has_tenant_role
@@ -188,7 +187,7 @@ class WorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        condition = live_condition(timezone.now(), queue_settings().lease_timeout)
+        condition = live_condition(queue_settings().lease_timeout)
         return (
             super()
             .get_queryset(request)

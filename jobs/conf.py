@@ -3,6 +3,7 @@ them with `override_settings` and worker processes with the environment (SPEC §
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,3 +32,15 @@ def queue_settings() -> QueueSettings:
         retry_max=float(settings.JOBS_RETRY_MAX),
         shutdown_grace=float(getattr(settings, "JOBS_SHUTDOWN_GRACE", 30.0)),
     )
+
+
+def prepared_statements() -> bool:
+    """Whether the worker's hot-path statements are named prepared statements:
+    `JOBS_PREPARED_STATEMENTS` (a setting, else the environment), on by default. Turn it off
+    behind PgBouncer in transaction mode before 1.21."""
+    value = getattr(settings, "JOBS_PREPARED_STATEMENTS", None)
+    if value is None:
+        value = os.environ.get("JOBS_PREPARED_STATEMENTS", "true")
+    if isinstance(value, str):
+        return value.strip().lower() not in {"0", "false", "no", "off"}
+    return bool(value)

@@ -15,6 +15,10 @@ MSG_PAYLOAD_NOT_DICT = "A job payload must be a dict of keyword arguments, not {
 MSG_PAYLOAD_NOT_JSON = "The payload of job type {job_type!r} is not JSON-serializable: {error}"
 MSG_RESULT_NOT_JSON = "The handler's return value is not JSON-serializable: {error}"
 MSG_PRIORITY_RANGE = "priority must be a whole number from -100 to 100, not {priority!r}."
+MSG_MAX_ATTEMPTS = (
+    "max_attempts must be a whole number of at least 1 (or None for the handler's), "
+    "not {max_attempts!r}."
+)
 MSG_CANNOT_CANCEL = "Job {job_id} is {status}; only queued or running jobs can be cancelled."
 MSG_CANNOT_RETRY = "Job {job_id} is {status}; only failed or cancelled jobs can be retried."
 MSG_RETRY_DUPLICATE = (

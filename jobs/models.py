@@ -2,7 +2,7 @@
 
 A job moves `queued` → `running` → `succeeded` | `failed` | `cancelled`, and `running` →
 `queued` again on a retryable error or when its lease expires (SPEC §4). Every transition is
-a conditional update in `jobs/services.py`; this module only holds the rows and the queries
+a conditional update in `jobs/services/`; this module only holds the rows and the queries
 that find them.
 
 Priority: higher runs first (-100..100, default 0), the same convention as Django Tasks;
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from ats.models import TenantQuerySet
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .execution import Attempt
 
 MIN_PRIORITY, MAX_PRIORITY = -100, 100
+# The constraint that keeps one active job per (tenant, unique_key); enqueue tells its
+# violation (a race for the key) from any other integrity error by this name.
+UNIQUE_ACTIVE_KEY = "job_unique_active_key"
 
 
 class JobStatus(models.TextChoices):
@@ -49,18 +52,18 @@ class JobQuerySet(TenantQuerySet):
         """Jobs of these queues; None (a worker without --queue) means every queue."""
         return self if queues is None else self.filter(queue__in=list(queues))
 
-    def ready(self, queues: Iterable[str] | None, now: datetime) -> Self:
-        """Queued jobs that may start now, in claim order. Served by `job_claim_idx` (some
-        queues) or `job_ready_idx` (every queue)."""
+    def ready(self, queues: Iterable[str] | None) -> Self:
+        """Queued jobs that may start now by the database's clock, in claim order. Served by
+        `job_claim_idx` (some queues) or `job_ready_idx` (every queue)."""
         return (
             self.in_queues(queues)
-            .filter(status=JobStatus.QUEUED, run_after__lte=now)
+            .filter(status=JobStatus.QUEUED, run_after__lte=Now())
             .order_by("-priority", "run_after", "id")
         )
 
-    def scheduled(self, now: datetime) -> Self:
+    def scheduled(self) -> Self:
         """Queued jobs waiting for their run_after (retry backoff or deferred)."""
-        return self.filter(status=JobStatus.QUEUED, run_after__gt=now)
+        return self.filter(status=JobStatus.QUEUED, run_after__gt=Now())
 
     def running(self) -> Self:
         return self.filter(status=JobStatus.RUNNING)
@@ -71,10 +74,11 @@ class JobQuerySet(TenantQuerySet):
     def active(self) -> Self:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def expired_leases(self, now: datetime, lease_timeout: float) -> Self:
-        """Running jobs whose worker stopped heartbeating: any worker may reclaim them."""
+    def expired_leases(self, lease_timeout: float) -> Self:
+        """Running jobs whose worker stopped heartbeating, by the database's clock (the one
+        that wrote the heartbeats): any worker may reclaim them."""
         return self.filter(
-            status=JobStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=lease_timeout)
+            status=JobStatus.RUNNING, heartbeat_at__lt=Now() - timedelta(seconds=lease_timeout)
         ).order_by("heartbeat_at", "id")
 
     def attempt(self, *, job_id: int, fencing_token: int, worker_id: str) -> Self:
@@ -169,7 +173,7 @@ class Job(models.Model):
                 Coalesce(F("tenant"), Value(0), output_field=models.BigIntegerField()),
                 F("unique_key"),
                 condition=Q(status__in=["queued", "running"], unique_key__isnull=False),
-                name="job_unique_active_key",
+                name=UNIQUE_ACTIVE_KEY,
             ),
             models.CheckConstraint(
                 condition=Q(status__in=JobStatus.values), name="job_status_valid"
@@ -211,21 +215,21 @@ class Job(models.Model):
             raise JobCancelled(MSG_CANCELLED)
 
 
-def live_condition(now: datetime, lease_timeout: float) -> Q:
+def live_condition(lease_timeout: float, now: datetime | None = None) -> Q:
     """A worker is live when its heartbeat *and* its main loop are recent and it has not
-    stopped.
+    stopped, by the database's clock (the one that wrote them) unless `now` is given.
 
     The heartbeat runs in its own thread, so a fresh heartbeat alone would call a worker
     healthy whose loop is dead or stuck; the heartbeat reports when the loop last went
     round, and both must be within the lease timeout.
     """
-    cutoff = now - timedelta(seconds=lease_timeout)
+    cutoff = (Now() if now is None else now) - timedelta(seconds=lease_timeout)
     return Q(stopped_at__isnull=True, last_seen_at__gte=cutoff, last_loop_at__gte=cutoff)
 
 
 class WorkerQuerySet(models.QuerySet):
-    def live(self, now: datetime, lease_timeout: float) -> Self:
-        return self.filter(live_condition(now, lease_timeout))
+    def live(self, lease_timeout: float, now: datetime | None = None) -> Self:
+        return self.filter(live_condition(lease_timeout, now))
 
 
 class WorkerProcess(models.Model):

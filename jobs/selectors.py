@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Min, Q
 
 from .conf import queue_settings
@@ -27,12 +28,26 @@ class QueueDepth:
         return asdict(self)
 
 
-def live_workers(now: datetime) -> list[WorkerProcess]:
-    return list(WorkerProcess.objects.live(now, queue_settings().lease_timeout))
+def db_now() -> datetime:
+    """The database's clock: the one every timestamp of the queue comes from."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement_timestamp()")
+            return cursor.fetchone()[0]
+    # SQLite is embedded: its clock is this machine's.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')")
+        return datetime.fromisoformat(cursor.fetchone()[0]).replace(tzinfo=UTC)
+
+
+def live_workers(now: datetime | None = None) -> list[WorkerProcess]:
+    """Live workers, judged by the database's clock unless `now` is given."""
+    return list(WorkerProcess.objects.live(queue_settings().lease_timeout, now))
 
 
 def queue_depths(now: datetime, workers: list[WorkerProcess]) -> list[QueueDepth]:
-    """Per queue with any queued, running or failed job, in one query."""
+    """Per queue with any queued, running or failed job, in one query. Pass `db_now()`:
+    `run_after` is on the database's clock."""
     ready = Q(status=JobStatus.QUEUED, run_after__lte=now)
     rows = (
         Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED])

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ats.api.exceptions import PROBLEM_CONTENT_TYPE, problem_body
 
-from .selectors import live_workers, queue_depths, starved_queues
+from .selectors import db_now, live_workers, queue_depths, starved_queues
 
 MSG_NO_LIVE_WORKER = "Ready jobs wait in queue(s) {queues} and no live worker serves them."
 
@@ -20,7 +19,7 @@ def healthz_workers(request: HttpRequest) -> HttpResponse:
     A worker is live when both its heartbeat and its main loop are recent (see
     `WorkerQuerySet.live`), so a process whose loop died is not counted.
     """
-    now = timezone.now()
+    now = db_now()
     workers = live_workers(now)
     depths = queue_depths(now, workers)
     starved = starved_queues(depths)

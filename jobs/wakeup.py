@@ -1,7 +1,7 @@
 """Waking idle workers: `NOTIFY` on enqueue, `LISTEN` in the worker (PostgreSQL only).
 
 `notify()` runs in the enqueuing transaction, so PostgreSQL delivers it at commit (and drops
-it on rollback); identical notifications of one transaction are folded into one. Polling
+it on rollback); it is sent once per queue and transaction, not once per job. Polling
 remains the fallback, and the only mechanism on SQLite.
 """
 
@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Collection
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .conf import NOTIFY_CHANNEL
 
@@ -22,12 +22,33 @@ LISTEN_SLICE = 0.25
 RECONNECT_DELAY = 2.0
 
 
+class _Notified:
+    """An `on_commit` no-op that marks "this transaction already notified `queue`": Django
+    drops it at commit and with a rolled-back savepoint, exactly when PostgreSQL delivers or
+    drops the NOTIFY sent beside it."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+
+    def __call__(self) -> None:
+        pass
+
+
 def notify(queue: str) -> None:
-    """Tell listening workers that `queue` has a ready job (at commit)."""
+    """Tell listening workers that `queue` has a ready job (at commit): one NOTIFY per queue
+    and transaction, however many jobs it enqueues."""
     if connection.vendor != "postgresql":
+        return
+    in_transaction = connection.in_atomic_block
+    if in_transaction and any(
+        isinstance(func, _Notified) and func.queue == queue
+        for _, func, _ in connection.run_on_commit
+    ):
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+    if in_transaction:
+        transaction.on_commit(_Notified(queue))
 
 
 class Listener(threading.Thread):

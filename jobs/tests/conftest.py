@@ -10,14 +10,22 @@ from .utils import WorkerRun, subprocess_env
 
 @pytest.fixture
 def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., WorkerRun]]:
-    """`start_worker("--burst", "--concurrency", "2", env={...})`: a real worker process on
-    the test database. Any still running at the end are killed before the database is
-    flushed."""
+    """`start_worker("--burst", "--concurrency", "2", env={...}, clock_offset=None)`: a real
+    worker process on the test database (with its clock `clock_offset` seconds off). Any
+    still running at the end are killed before the database is flushed."""
     runs: list[WorkerRun] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerRun:
+    def start(
+        *args: str, env: dict[str, str] | None = None, clock_offset: float | None = None
+    ) -> WorkerRun:
+        env = dict(env or {})
+        if clock_offset is not None:
+            env["CLOCK_OFFSET"] = str(clock_offset)
         run = WorkerRun(
-            list(args), tmp_path / f"worker-{len(runs)}.log", subprocess_env(**(env or {}))
+            list(args),
+            tmp_path / f"worker-{len(runs)}.log",
+            subprocess_env(**env),
+            skewed=clock_offset is not None,
         )
         runs.append(run)
         return run

@@ -14,12 +14,13 @@ from ats.errors import Conflict
 from jobs import services
 from jobs.errors import MSG_CANNOT_CANCEL, MSG_CANNOT_RETRY, InvalidPayload, UnknownJobType
 from jobs.models import Job, JobStatus
+from jobs.services import attempts
 
 pytestmark = pytest.mark.sqlite
 
 
 def claim_one(worker_id: str = "w1", **kwargs: object) -> Job:
-    (job,) = services.claim_batch(worker_id=worker_id, queues=None, limit=1, **kwargs)
+    (job,) = attempts.claim_batch(worker_id=worker_id, queues=None, limit=1, **kwargs)
     return job
 
 
@@ -105,13 +106,13 @@ def test_claim_order_is_priority_then_run_after_then_id(db: None) -> None:
     future = jobs.enqueue("testapp.hold", run_after=now + timedelta(hours=1), priority=100)
     other_queue = jobs.enqueue("testapp.hold", queue="other", priority=100)
 
-    claimed = services.claim_batch(worker_id="w1", queues=["default"], limit=10)
+    claimed = attempts.claim_batch(worker_id="w1", queues=["default"], limit=10)
     assert [job.pk for job in claimed] == [urgent.pk, earlier.pk, later.pk, low.pk]
     assert {job.status for job in claimed} == {"running"}
     assert all(job.attempts == 1 and job.fencing_token == 1 for job in claimed)
     assert all(job.locked_by == "w1" and job.heartbeat_at for job in claimed)
     assert Job.objects.get(pk=future.pk).status == "queued"
-    assert [j.pk for j in services.claim_batch(worker_id="w2", queues=None, limit=5)] == [
+    assert [j.pk for j in attempts.claim_batch(worker_id="w2", queues=None, limit=5)] == [
         other_queue.pk
     ]
 
@@ -120,7 +121,7 @@ def test_cancel_queued_is_immediate_and_running_is_requested(db: None) -> None:
     queued = jobs.enqueue("testapp.hold")
     running = jobs.enqueue("testapp.hold")
     assert jobs.cancel(queued).status == "cancelled"
-    assert services.claim_batch(worker_id="w1", queues=None, limit=5)[0].pk == running.pk
+    assert attempts.claim_batch(worker_id="w1", queues=None, limit=5)[0].pk == running.pk
 
     requested = jobs.cancel(running)
     assert (requested.status, requested.cancel_requested) == ("running", True)
@@ -177,3 +178,54 @@ def test_raise_if_cancelled_outside_a_worker_asks_the_database(db: None) -> None
     jobs.cancel(job)
     with pytest.raises(jobs.JobCancelled):
         job.raise_if_cancelled()
+
+
+@pytest.mark.parametrize("max_attempts", [0, -1, 1.5, True])
+def test_max_attempts_must_be_at_least_one(db: None, max_attempts: object) -> None:
+    with pytest.raises(ValueError, match="max_attempts must be a whole number of at least 1"):
+        jobs.enqueue("testapp.hold", max_attempts=max_attempts)
+    with pytest.raises(ValueError, match="max_attempts"):
+        jobs.enqueue_many("testapp.hold", [{}], max_attempts=max_attempts)
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("unique_key", [None, "k"])
+def test_a_foreign_key_violation_is_not_taken_for_a_unique_key_race(unique_key) -> None:
+    from django.db import IntegrityError
+
+    from ats.models import Tenant
+
+    gone = Tenant(pk=987_654, name="Gone", slug="gone")
+    with pytest.raises(IntegrityError) as raised:
+        jobs.enqueue("testapp.hold", tenant=gone, unique_key=unique_key)
+    assert not services.queueing.is_unique_key_conflict(raised.value)
+    assert not Job.objects.exists()
+
+
+def test_enqueue_many_adds_jobs_in_order_with_one_notify(db: None, tenant_a) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        created = jobs.enqueue_many(
+            "testapp.flaky", [{"fail_times": n} for n in range(5)], tenant=tenant_a, priority=3
+        )
+        jobs.enqueue_many("testapp.flaky", [{"fail_times": 9}], tenant=tenant_a)
+    assert [job.payload["fail_times"] for job in created] == [0, 1, 2, 3, 4]
+    stored = {job.pk: job for job in Job.objects.filter(pk__in=[j.pk for j in created])}
+    for job in created:
+        row = stored[job.pk]
+        assert (row.payload, row.tenant_id, row.priority, row.max_attempts, row.status) == (
+            job.payload,
+            tenant_a.pk,
+            3,
+            3,
+            "queued",
+        )
+        assert (row.run_after, row.created_at) == (job.run_after, job.created_at)
+    notifies = [q for q in queries.captured_queries if "pg_notify" in q["sql"]]
+    assert len(notifies) == (1 if connection.vendor == "postgresql" else 0)
+    assert jobs.enqueue_many("testapp.flaky", []) == []
+    with pytest.raises(InvalidPayload):
+        jobs.enqueue_many("testapp.flaky", [{"ok": 1}, {"bad": object()}])

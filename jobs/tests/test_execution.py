@@ -1,9 +1,10 @@
-"""Running attempts in-process: retries with frozen time, permanent failures, on_failure,
+"""Running attempts in-process: retries and leases on the database's clock (tests move the
+jobs' timestamps back to let time pass), permanent failures, on_failure,
 missing handlers, timeouts, cancellation, leases and the fence against zombies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pydantic
 import pytest
@@ -11,19 +12,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 
 import jobs
 from ats.errors import Conflict
-from jobs import services
 from jobs.errors import MSG_HANDLER_MISSING, LeaseExpired
 from jobs.execution import run_attempt, start_attempt
 from jobs.models import Job
+from jobs.selectors import db_now
+from jobs.services import attempts
 from jobs.tests.testapp.models import Effect, FailureMark, HookCall
+from jobs.tests.utils import age_jobs
 
 pytestmark = pytest.mark.sqlite
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
 
 def claim_one(worker_id: str = "w1") -> Job:
-    (job,) = services.claim_batch(worker_id=worker_id, queues=None, limit=1)
+    (job,) = attempts.claim_batch(worker_id=worker_id, queues=None, limit=1)
     return job
 
 
@@ -31,34 +32,33 @@ def run(job: Job) -> str:
     return run_attempt(start_attempt(job))
 
 
-@pytest.fixture
-def frozen(time_machine):
-    time_machine.move_to(START, tick=False)
-    return time_machine
-
-
-def test_retry_schedule_backoff_then_failure_and_on_failure(db: None, frozen, settings) -> None:
+def test_retry_schedule_backoff_then_failure_and_on_failure(db: None, settings) -> None:
     settings.JOBS_RETRY_BASE, settings.JOBS_RETRY_MAX = 30, 45
     job = jobs.enqueue("testapp.flaky", {"fail_times": 99})
 
+    before = db_now()
     assert run(claim_one()) == "retrying"
     job.refresh_from_db()
-    first_delay = (job.run_after - START).total_seconds()
-    assert 30 * 0.75 <= first_delay <= 30 * 1.25
+    # run_after is on the database's clock: 30 s ± 25 % after the failure.
+    assert before + timedelta(seconds=30 * 0.75) <= job.run_after
+    assert job.run_after <= db_now() + timedelta(seconds=30 * 1.25)
     assert (job.status, job.attempts) == ("queued", 1)
-    assert services.claim_batch(worker_id="w1", queues=None, limit=1) == []  # not yet
+    assert attempts.claim_batch(worker_id="w1", queues=None, limit=1) == []  # not yet
 
-    frozen.move_to(job.run_after)
+    age_jobs(30 * 1.25)
+    before = db_now()
     assert run(claim_one()) == "retrying"
     job.refresh_from_db()
-    second_delay = (job.run_after - datetime.now(UTC)).total_seconds()
-    assert 45 * 0.75 <= second_delay <= 45 * 1.25  # 30·2 = 60, capped at 45
+    # 30·2 = 60 ± 25 %, capped at 45 after the jitter: never beyond JOBS_RETRY_MAX.
+    assert before + timedelta(seconds=45 * 0.75) <= job.run_after
+    assert job.run_after <= db_now() + timedelta(seconds=45)
 
-    frozen.move_to(job.run_after)
+    age_jobs(45)
     assert not FailureMark.objects.exists()
     assert run(claim_one()) == "failed"
     job.refresh_from_db()
-    assert (job.status, job.attempts, job.finished_at) == ("failed", 3, datetime.now(UTC))
+    assert (job.status, job.attempts) == ("failed", 3)
+    assert job.finished_at is not None
     assert [entry["attempt"] for entry in job.errors] == [1, 2, 3]
     assert {entry["error_class"] for entry in job.errors} == {"builtins.ConnectionError"}
     assert job.errors[0]["worker"] == "w1"
@@ -67,11 +67,20 @@ def test_retry_schedule_backoff_then_failure_and_on_failure(db: None, frozen, se
     assert FailureMark.objects.get(job_id=job.pk).error == "ConnectionError: attempt 3 failed"
 
 
-def test_success_after_a_retry_keeps_the_error_history(db: None, frozen, settings) -> None:
+@pytest.mark.parametrize("attempt", [1, 5, 12, 40])
+def test_retry_delay_never_exceeds_the_maximum(settings, attempt: int) -> None:
+    settings.JOBS_RETRY_BASE, settings.JOBS_RETRY_MAX = 30, 3600
+    delays = [attempts.retry_delay(attempt) for _ in range(200)]
+    expected = min(3600, 30 * 2 ** (attempt - 1))
+    assert all(min(3600, expected * 0.75) <= delay <= 3600 for delay in delays)
+    assert all(delay <= expected * 1.25 for delay in delays)
+
+
+def test_success_after_a_retry_keeps_the_error_history(db: None, settings) -> None:
     settings.JOBS_RETRY_BASE = 10
     job = jobs.enqueue("testapp.flaky", {"fail_times": 1})
     assert run(claim_one()) == "retrying"
-    frozen.shift(timedelta(seconds=13))
+    age_jobs(13)
     assert run(claim_one()) == "succeeded"
     job.refresh_from_db()
     assert (job.status, job.result, job.attempts, len(job.errors)) == ("succeeded", "ok", 2, 1)
@@ -92,10 +101,10 @@ def test_validation_errors_are_permanent() -> None:
 
     with pytest.raises(pydantic.ValidationError) as raised:
         Model(x="nope")
-    assert services.is_permanent(raised.value)
-    assert services.is_permanent(DjangoValidationError("bad"))
-    assert services.is_permanent(jobs.PermanentError("bad"))
-    assert not services.is_permanent(ConnectionError("flaky"))
+    assert attempts.is_permanent(raised.value)
+    assert attempts.is_permanent(DjangoValidationError("bad"))
+    assert attempts.is_permanent(jobs.PermanentError("bad"))
+    assert not attempts.is_permanent(ConnectionError("flaky"))
 
 
 def test_a_failing_on_failure_hook_is_recorded_not_lost(db: None) -> None:
@@ -145,41 +154,42 @@ def test_cancelled_while_running_stops_at_the_safe_point(db: None, tmp_path, job
     assert not Effect.objects.exists()  # the atomic handler's write was rolled back
 
 
-def test_heartbeat_extends_owned_leases_and_reports_cancel_requests(db: None, frozen) -> None:
+def test_heartbeat_extends_owned_leases_and_reports_cancel_requests(db: None) -> None:
     first, second = jobs.enqueue("testapp.hold"), jobs.enqueue("testapp.hold")
-    claimed = services.claim_batch(worker_id="w1", queues=None, limit=2)
+    claimed = attempts.claim_batch(worker_id="w1", queues=None, limit=2)
     jobs.cancel(second)
-    frozen.shift(timedelta(seconds=5))
-    owned, cancel = services.heartbeat(
+    age_jobs(5)
+    before = db_now()
+    owned, cancel = attempts.heartbeat(
         worker_id="w1", attempts={job.pk: job.fencing_token for job in claimed}
     )
     assert (owned, cancel) == ({first.pk, second.pk}, {second.pk})
-    assert Job.objects.get(pk=first.pk).heartbeat_at == START + timedelta(seconds=5)
+    assert Job.objects.get(pk=first.pk).heartbeat_at >= before  # the database's now
     # Another worker, or a stale fencing token, owns nothing.
-    assert services.heartbeat(worker_id="w2", attempts={first.pk: 1}) == (set(), set())
-    assert services.heartbeat(worker_id="w1", attempts={first.pk: 2}) == (set(), set())
+    assert attempts.heartbeat(worker_id="w2", attempts={first.pk: 1}) == (set(), set())
+    assert attempts.heartbeat(worker_id="w1", attempts={first.pk: 2}) == (set(), set())
 
 
 @pytest.mark.parametrize("job_type", ["testapp.record", "testapp.record_plain"])
 def test_a_zombie_cannot_finish_after_its_lease_was_taken_over(
-    db: None, frozen, settings, job_type
+    db: None, settings, job_type
 ) -> None:
     settings.JOBS_LEASE_TIMEOUT = 60
     job = jobs.enqueue(job_type)
     zombie = claim_one("old-worker")
-    frozen.shift(timedelta(seconds=59))
-    assert services.reclaim_expired() == 0
-    frozen.shift(timedelta(seconds=2))
-    assert services.reclaim_expired() == 1
+    age_jobs(59)
+    assert attempts.reclaim_expired() == 0
+    age_jobs(2)
+    assert attempts.reclaim_expired() == 1
     fresh = claim_one("new-worker")
     assert (fresh.attempts, fresh.fencing_token) == (2, 2)
 
     # The old attempt wakes up and tries to finish: nothing it does is recorded.
     assert run(zombie) == "lost"
-    assert services.complete(job=zombie, result="late") is False
-    assert services.fail_attempt(job=zombie, exc=ValueError("late"), handler=None) == "lost"
-    assert services.cancel_attempt(job=zombie) == "lost"
-    assert services.release(job=zombie) is False
+    assert attempts.complete(job=zombie, result="late") is False
+    assert attempts.fail_attempt(job=zombie, exc=ValueError("late"), handler=None) == "lost"
+    assert attempts.cancel_attempt(job=zombie) == "lost"
+    assert attempts.release(job=zombie) is False
     job.refresh_from_db()
     assert (job.status, job.locked_by, job.fencing_token) == ("running", "new-worker", 2)
     assert job.errors[0]["error_class"] == f"{LeaseExpired.__module__}.LeaseExpired"
@@ -191,12 +201,12 @@ def test_a_zombie_cannot_finish_after_its_lease_was_taken_over(
     assert (job.status, job.attempts) == ("succeeded", 2)
 
 
-def test_an_expired_lease_on_the_last_attempt_fails_the_job(db: None, frozen, settings) -> None:
+def test_an_expired_lease_on_the_last_attempt_fails_the_job(db: None, settings) -> None:
     settings.JOBS_LEASE_TIMEOUT = 10
     job = jobs.enqueue("testapp.flaky", max_attempts=1)
     claim_one()
-    frozen.shift(timedelta(seconds=11))
-    assert services.reclaim_expired() == 1
+    age_jobs(11)
+    assert attempts.reclaim_expired() == 1
     job.refresh_from_db()
     assert job.status == "failed"
     assert FailureMark.objects.get(job_id=job.pk).error.startswith("LeaseExpired: Lease expired")
@@ -205,12 +215,12 @@ def test_an_expired_lease_on_the_last_attempt_fails_the_job(db: None, frozen, se
 def test_release_gives_the_attempt_back_and_keeps_the_fence(db: None) -> None:
     job = jobs.enqueue("testapp.record")
     released = claim_one()
-    assert services.release(job=released) is True
+    assert attempts.release(job=released) is True
     job.refresh_from_db()
     assert (job.status, job.attempts, job.fencing_token) == ("queued", 0, 1)
     again = claim_one("w1")  # the same worker id claims it again
     assert (again.attempts, again.fencing_token) == (1, 2)
-    assert services.complete(job=released, result=None) is False
+    assert attempts.complete(job=released, result=None) is False
     assert run(again) == "succeeded"
 
 
@@ -236,14 +246,12 @@ def test_a_running_job_runs_on_cancel_when_it_stops_not_when_asked(db: None, tmp
     assert hook_calls(job) == ["on_cancel"]
 
 
-def test_a_cancel_requested_job_whose_lease_expired_runs_on_cancel(
-    db: None, frozen, settings
-) -> None:
+def test_a_cancel_requested_job_whose_lease_expired_runs_on_cancel(db: None, settings) -> None:
     job = jobs.enqueue("testapp.followed")
     claim_one()
     jobs.cancel(job)
-    frozen.shift(settings.JOBS_LEASE_TIMEOUT + 1)
-    assert services.reclaim_expired() == 1
+    age_jobs(settings.JOBS_LEASE_TIMEOUT + 1)
+    assert attempts.reclaim_expired() == 1
     job.refresh_from_db()
     assert (job.status, hook_calls(job)) == ("cancelled", ["on_cancel"])
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 import jobs
 from ats.models import MemberRole
 from ats.tests.factories import MembershipFactory
-from jobs import services
 from jobs.backend import JobsBackend
 from jobs.models import Job, WorkerProcess
+from jobs.services import attempts
 from jobs.tests.testapp.tasks import add
 
 pytestmark = pytest.mark.sqlite
@@ -123,7 +123,7 @@ def test_jobs_status_table_and_json(db) -> None:
     jobs.enqueue("testapp.hold", run_after=timezone.now() - timedelta(minutes=5))
     jobs.enqueue("testapp.hold", run_after=timezone.now() + timedelta(hours=1))
     jobs.enqueue("testapp.hold", queue="bulk")
-    services.claim_batch(worker_id="w1", queues=["bulk"], limit=1)
+    attempts.claim_batch(worker_id="w1", queues=["bulk"], limit=1)
     live_worker(queues=["bulk"], current_jobs=[3])
 
     out = StringIO()
@@ -262,7 +262,7 @@ def test_task_enqueue_stores_a_system_job_with_priority_queue_and_defer(db) -> N
     # Higher Django priority is claimed first, as in the queue.
     urgent = add.using(priority=90).enqueue(1, 1)
     normal = add.enqueue(1, 2)
-    claimed = services.claim_batch(worker_id="w", queues=None, limit=5)
+    claimed = attempts.claim_batch(worker_id="w", queues=None, limit=5)
     assert [j.pk for j in claimed] == [int(urgent.id), int(normal.id)]
 
 

@@ -115,3 +115,33 @@ def test_django_tasks_run_on_runworker_and_their_results_are_readable(start_work
     assert "boom" in failing.errors[0].traceback
     with pytest.raises(ValueError, match="Task failed"):
         _ = failing.return_value
+
+
+def test_jobs_failed_counts_failures_not_retries(settings) -> None:
+    settings.JOBS_RETRY_BASE = 0.001
+    jobs.enqueue("testapp.flaky", {"fail_times": 1})  # fails once, then succeeds
+    jobs.enqueue("testapp.permanent")  # fails for good
+    call_command("runworker", "--burst", "--concurrency", "1")
+    worker = WorkerProcess.objects.get()
+    assert (worker.jobs_succeeded, worker.jobs_failed) == (1, 1)
+
+
+def test_an_unexpected_error_in_the_loop_still_releases_claimed_jobs(monkeypatch, tmp_path) -> None:
+    from jobs.worker import Worker
+
+    job = jobs.enqueue("testapp.hold", {"until": str(tmp_path / "never")})
+    original = Worker._claim_size
+    calls = []
+
+    def broken(self: Worker) -> int:
+        calls.append(1)
+        if Job.objects.filter(pk=job.pk, status="running").exists():
+            raise RuntimeError("the loop broke")
+        return original(self)
+
+    monkeypatch.setattr(Worker, "_claim_size", broken)
+    with pytest.raises(RuntimeError, match="the loop broke"):
+        Worker(concurrency=1, grace_period=0, poll_interval=0.05).run()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("queued", 0)
+    assert WorkerProcess.objects.get().stopped_at is not None

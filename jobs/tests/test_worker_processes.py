@@ -277,3 +277,154 @@ def test_a_worker_that_cannot_reach_the_database_fails_clearly() -> None:
     )
     assert result.returncode == 1
     assert "The worker cannot reach the database (nothing)" in result.stderr
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_sigterm_with_grace_period_0_during_native_work_exits_0(
+    start_worker, tmp_path, attempt: int
+) -> None:
+    """The job thread is inside native code (as an ingest in rapidfuzz) when the worker
+    stops: the job is released, the thread ends at its next safe point, the process exits 0.
+    It used to die (SIGABRT "FATAL: exception not rethrown", or SIGSEGV): the interpreter
+    was finalized under a thread that came back from C++ and wanted the GIL."""
+    job = jobs.enqueue("testapp.busy_native", {"until": str(tmp_path / "never")})
+    worker = start_worker("--grace-period", "0")
+    wait_until(lambda: statuses([job.pk]) == {"running": 1}, message="the job to run")
+    time.sleep(0.1 + 0.2 * attempt)  # land the signal at different points of the work
+    worker.send(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0, worker.output()
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("queued", 0)
+    assert not Effect.objects.filter(job_id=job.pk).exists()  # rolled back
+
+
+def test_a_handler_that_ignores_the_stop_does_not_keep_the_worker_alive(
+    start_worker, tmp_path
+) -> None:
+    job = jobs.enqueue("testapp.busy_native", {"until": str(tmp_path / "never"), "stretch": 0})
+    worker = start_worker("--grace-period", "0")
+    wait_until(lambda: statuses([job.pk]) == {"running": 1}, message="the job to run")
+    time.sleep(0.2)
+    worker.send(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0, worker.output()
+    assert "still inside a handler" in worker.output()
+    assert statuses([job.pk]) == {"queued": 1}
+
+
+def test_exactly_once_with_batches_and_group_commit_when_workers_are_killed(
+    start_worker,
+) -> None:
+    """Atomic jobs claimed in batches (prefetch) and committed in groups, workers killed
+    (-9) in the middle, a rescuer finishing: every job's effect exists exactly once."""
+    count = 1_500
+    with transaction.atomic():
+        ids = [job.pk for job in jobs.enqueue_many("testapp.record", [{}] * count)]
+    doomed = [start_worker("--concurrency", "4", "--worker-id", f"doomed-{n}") for n in range(2)]
+    for worker, progress in zip(doomed, (count // 5, count // 2), strict=True):
+        wait_until(
+            lambda progress=progress: Effect.objects.count() >= progress,
+            timeout=120,
+            message=f"{progress} jobs to be done",
+        )
+        worker.send(signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    # Not --burst: the killed workers' jobs are not ready until their leases expire.
+    rescuer = start_worker("--concurrency", "4", "--worker-id", "rescuer")
+    wait_until(lambda: statuses(ids) == {"succeeded": count}, timeout=120, message="the rescue")
+    rescuer.send(signal.SIGTERM)
+    assert rescuer.wait(timeout=30) == 0, rescuer.output()
+
+    per_job = Effect.objects.values("job_id").annotate(n=Count("id"))
+    assert len(per_job) == count
+    assert {row["n"] for row in per_job} == {1}
+    with connection.cursor() as cursor:  # jobs marked succeeded by one transaction
+        cursor.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM jobs WHERE id = ANY(%s) "
+            "GROUP BY xmin::text) AS groups",
+            [ids],
+        )
+        largest_group = cursor.fetchone()[0]
+    assert largest_group > 1, "no group commit happened"
+    # Some jobs were taken back from the killed workers, and ran once all the same.
+    assert Job.objects.filter(pk__in=ids, attempts__gt=1).exists()
+
+
+def test_workers_with_wrong_clocks_neither_steal_live_jobs_nor_lose_their_own(
+    start_worker, tmp_path
+) -> None:
+    """Leases, heartbeats and run_after are on the database's clock: a worker whose clock
+    is 10 minutes ahead does not see the others' heartbeats as expired (and steal their
+    jobs), and one 10 minutes behind does not write heartbeats that look expired."""
+    done = tmp_path / "done"
+    with transaction.atomic():
+        held = {
+            queue: jobs.enqueue("testapp.hold", {"until": str(done)}, queue=queue)
+            for queue in ("right", "ahead", "behind")
+        }
+    workers = [
+        start_worker("--queue", "right", "--worker-id", "right"),
+        start_worker("--queue", "ahead", "--worker-id", "ahead", clock_offset=600),
+        start_worker("--queue", "behind", "--worker-id", "behind", clock_offset=-600),
+    ]
+    ids = [job.pk for job in held.values()]
+    wait_until(lambda: statuses(ids) == {"running": 3}, message="all three jobs to run")
+    # The lease (2 s here) runs out twice over while each worker heartbeats (every 0.2 s)
+    # and looks for expired leases to reclaim: a skewed clock would show by now.
+    time.sleep(4.5)
+    for queue, job in held.items():
+        job.refresh_from_db()
+        assert (job.status, job.locked_by, job.attempts, job.errors) == ("running", queue, 1, [])
+    assert {w.id for w in live_workers()} == {"right", "ahead", "behind"}
+    done.touch()
+    wait_until(lambda: statuses(ids) == {"succeeded": 3}, message="all three jobs to finish")
+    assert set(Job.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
+    for worker in workers:
+        worker.send(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, worker.output()
+
+
+def test_worker_sessions_end_when_idle_in_a_transaction(start_worker) -> None:
+    job = jobs.enqueue("testapp.session_settings")
+    worker = start_worker("--burst")
+    assert worker.wait(timeout=60) == 0, worker.output()
+    job.refresh_from_db()
+    # JOBS_LEASE_TIMEOUT is 2 s in these tests; job threads commit synchronously.
+    assert job.result == {"idle_in_transaction_session_timeout": "2s", "synchronous_commit": "on"}
+
+
+def test_a_worker_claims_no_more_jobs_than_it_has_connections_for(start_worker, tmp_path) -> None:
+    """Concurrency 4, but the database lets the worker open only 4 connections: main loop,
+    heartbeat, listener and one job thread. It runs one job at a time; nothing claimed sits
+    waiting for a thread that has no connection."""
+    role = f"jobs_limited_{connection.settings_dict['NAME']}"[:60]
+    done = tmp_path / "done"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 4')
+        cursor.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+        cursor.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    try:
+        with transaction.atomic():
+            ids = [jobs.enqueue("testapp.hold", {"until": str(done)}).pk for _ in range(5)]
+        settings = connection.settings_dict
+        url = f"postgres://{role}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/"
+        worker = start_worker(
+            "--concurrency", "4", "--burst", env={"DATABASE_URL": url + settings["NAME"]}
+        )
+        try:
+            wait_until(lambda: statuses(ids).get("running") == 1, message="a job to run")
+            wait_until(lambda: "cannot connect" in worker.output(), message="refused threads")
+        except AssertionError as exc:
+            raise AssertionError(worker.output()) from exc
+        assert statuses(ids) == {"running": 1, "queued": 4}
+        done.touch()
+        assert worker.wait(timeout=60) == 0, worker.output()
+        assert statuses(ids) == {"succeeded": 5}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                [role],
+            )
+            cursor.execute(f'DROP OWNED BY "{role}"')
+            cursor.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import connection
@@ -67,11 +68,15 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
 class WorkerRun:
     """A `manage.py runworker` child process; its output goes to a file (no pipe to fill)."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, env: dict[str, str], *, skewed: bool = False
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
+        # skewed: the worker's clock is off by env["CLOCK_OFFSET"] seconds.
+        entry = ["jobs/tests/skewed_worker.py"] if skewed else ["manage.py", "runworker"]
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", *args],
+            [sys.executable, *entry, *args],
             cwd=BASE_DIR,
             env=env,
             stdout=self._log,
@@ -104,3 +109,20 @@ class WorkerRun:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+def age_jobs(seconds: float) -> None:
+    """Let `seconds` pass on the queue's clock: the database's, which tests cannot freeze.
+    Moves every job's timestamps that long into the past instead."""
+    from django.db.models import F
+
+    from jobs.models import Job
+
+    delta = timedelta(seconds=seconds)
+    Job.objects.update(
+        run_after=F("run_after") - delta,
+        created_at=F("created_at") - delta,
+        locked_at=F("locked_at") - delta,
+        heartbeat_at=F("heartbeat_at") - delta,
+        started_at=F("started_at") - delta,
+    )

@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from jobs.models import Job
-from jobs.selectors import live_workers, queue_depths, starved_queues
+from jobs.selectors import db_now, live_workers, queue_depths, starved_queues
 
 RUNNING_SHOWN = 20
 
@@ -21,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="One JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        now = timezone.now()
+        now = db_now()
         workers = live_workers(now)
         depths = queue_depths(now, workers)
         running = list(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -48,9 +51,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency",
             type=positive_int,
-            default=1,
             metavar="N",
-            help="Jobs run at once, each in its own thread (default 1).",
+            help="Jobs run at once, each in its own thread with its own database connection "
+            "(default 8 on PostgreSQL, 1 on SQLite).",
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
@@ -94,6 +97,14 @@ class Command(BaseCommand):
             grace_period=options["grace_period"],
         )
         try:
-            worker.run()
+            code = worker.run()
         except WorkerStartupError as exc:
             raise CommandError(str(exc)) from exc
+        if worker.abandoned_threads:
+            # A handler that ignored the stop is still running in a thread, perhaps inside
+            # a C call (a query). Finalizing the interpreter under it would abort the process
+            # ("FATAL: exception not rethrown"); its job was already released, so end here.
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)

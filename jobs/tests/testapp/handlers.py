@@ -127,3 +127,34 @@ def followed(job: Job, *, until: str | None = None, refuse_retry: bool = False) 
 def visible_tenants(job: Job) -> list[int]:
     """The tenants whose rows the handler can see (row-level security)."""
     return sorted(Tenant.objects.values_list("pk", flat=True))
+
+
+@jobs.handler("testapp.busy_native", atomic=True)
+def busy_native(job: Job, *, until: str, stretch: float = 1.0) -> None:
+    """Busy in native code (rapidfuzz's C++, which releases the GIL), with a safe point
+    every `stretch` seconds, until `until` exists; as an ingest between its checkpoints."""
+    from rapidfuzz import process
+
+    _effect(job)
+    names = [f"company number {i} holdings limited" for i in range(300)]
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not Path(until).exists() and time.monotonic() < deadline:
+        busy_until = time.monotonic() + (stretch or 0.5)
+        while time.monotonic() < busy_until:
+            process.cdist(names, names)
+        if stretch:
+            job.raise_if_cancelled()
+
+
+@jobs.handler("testapp.session_settings")
+def session_settings(job: Job) -> dict:
+    """The job thread's database session settings, as its result."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('idle_in_transaction_session_timeout'), "
+            "current_setting('synchronous_commit')"
+        )
+        idle, synchronous = cursor.fetchone()
+    return {"idle_in_transaction_session_timeout": idle, "synchronous_commit": synchronous}
