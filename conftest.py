@@ -16,7 +16,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Test code sets up rows of several tenants, as a management command would; requests
     # made by the tests start with no tenant, as in production (TenantScopeMiddleware).
     set_process_default(ALL_TENANTS)
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    sqlite = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    if not sqlite and settings.TEST_DATABASE_ROLE:
         _create_test_database_role(settings.DATABASES["default"], settings.TEST_DATABASE_ROLE)
 
 
@@ -36,12 +37,15 @@ def _create_test_database_role(database: dict, role: str) -> None:
     try:
         with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            # CREATEROLE: some tests make roles of their own (a worker with few connections).
             if not exists:
                 conn.execute(
-                    sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOBYPASSRLS CREATEDB").format(
-                        sql.Identifier(role)
-                    )
+                    sql.SQL(
+                        "CREATE ROLE {} NOLOGIN NOSUPERUSER NOBYPASSRLS CREATEDB CREATEROLE"
+                    ).format(sql.Identifier(role))
                 )
+            else:
+                conn.execute(sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(role)))
             conn.execute(
                 sql.SQL("GRANT {} TO {}").format(
                     sql.Identifier(role), sql.Identifier(database["USER"])

@@ -12,7 +12,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 from .settings import *  # noqa: F403
 from .settings import DATABASES, VAR_DIR
 
-TEST_DATABASE_ROLE = "ats_test_app"
+# The role the tests act as (conftest.py creates it); empty: the connecting user itself.
+TEST_DATABASE_ROLE = os.environ.get("TEST_DATABASE_ROLE", "ats_test_app")
 
 DEBUG = False
 SECURE_SSL_REDIRECT = False
@@ -42,9 +43,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     _sqlite_dir.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_dir / "ats-test.sqlite3")}
-else:
-    # The tests run as a role that is neither a superuser nor allowed to bypass row-level
-    # security (conftest.py creates it), so every test also exercises the tenant policies.
+# The tests run as a role that is neither a superuser nor allowed to bypass row-level
+# security (conftest.py creates it), so every test also exercises the tenant policies.
+elif TEST_DATABASE_ROLE:
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c role={TEST_DATABASE_ROLE}"
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and (
     "CONN_MAX_AGE" not in os.environ

@@ -400,7 +400,8 @@ def test_a_worker_claims_no_more_jobs_than_it_has_connections_for(start_worker, 
     done = tmp_path / "done"
     with connection.cursor() as cursor:
         cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
-        cursor.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 4')
+        # ROLE current_user: the tests' role becomes a member, so that it may clean up.
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 4 ROLE current_user')
         cursor.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
         cursor.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
     try:
@@ -409,7 +410,11 @@ def test_a_worker_claims_no_more_jobs_than_it_has_connections_for(start_worker, 
         settings = connection.settings_dict
         url = f"postgres://{role}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/"
         worker = start_worker(
-            "--concurrency", "4", "--burst", env={"DATABASE_URL": url + settings["NAME"]}
+            "--concurrency",
+            "4",
+            "--burst",
+            # As the limited role itself (not switching to the tests' role on connect).
+            env={"DATABASE_URL": url + settings["NAME"], "TEST_DATABASE_ROLE": ""},
         )
         try:
             wait_until(lambda: statuses(ids).get("running") == 1, message="a job to run")

@@ -174,7 +174,9 @@ def list_ingest(
     resolve and reported as ambiguous."""
     entries = parse_list(source.text, fmt=fmt)
     # One writer of the run's prospects at a time (bundle ingestion locks the run too).
-    run = ResearchRun.objects.select_for_update().select_related("tenant").get(pk=run.pk)
+    run = (
+        ResearchRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run.pk)
+    )
     tenant = run.tenant
     matches = match_companies(
         tenant=tenant, proposals=[Proposed(name=e.name, domain=e.domain) for e in entries]

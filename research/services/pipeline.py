@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -124,16 +124,15 @@ def _active_keys(tenant_id: int, keys: Iterable[str]) -> set[str]:
 
 
 def lock_run(run_id: Any) -> ResearchRun:
-    return ResearchRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+    # `of`: the run's row only, not its tenant's, which every run of the firm shares.
+    return (
+        ResearchRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_id)
+    )
 
 
 def lock_sources(queryset: Any) -> list[Source]:
     """Lock source rows in id order (the lock order every writer follows)."""
-    if connection.features.has_select_for_update_of:
-        queryset = queryset.select_for_update(of=("self",))
-    else:
-        queryset = queryset.select_for_update()
-    return list(queryset.order_by("id"))
+    return list(queryset.select_for_update(of=("self",)).order_by("id"))
 
 
 def run_pipeline_sources(run: ResearchRun) -> Any:

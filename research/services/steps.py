@@ -110,13 +110,25 @@ def steps_refresh(run: ResearchRun) -> None:
     and an event when a stage completes. Serialized by the step rows' locks, so the last
     refresh to write has read everything committed before it."""
     with transaction.atomic():
+        # The run's row first, then its steps: the order every writer of the pipeline follows
+        # (run, sources, steps). The events written here check their run at commit (a
+        # deferred foreign key), which must not wait for a writer that waits for a step.
+        status = (
+            ResearchRun.objects.select_for_update(of=("self",))
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
         steps = {
             s.step_key: s
-            for s in RunStep.objects.select_for_update().filter(run=run, bundle__isnull=True)
+            # Only the step rows (`of`), in a fixed order: the model's default ordering joins
+            # the run, whose row FOR UPDATE would then lock as well.
+            for s in RunStep.objects.select_for_update(of=("self",))
+            .filter(run=run, bundle__isnull=True)
+            .order_by("order", "id")
         }
         if not steps:
             return
-        status = ResearchRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
         counts = _stage_counts(run)
         now = timezone.now()
         for stage, step in steps.items():
