@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ def machine_facts(server_url: str) -> dict[str, str]:
             name: conn.execute(f"SHOW {name}").fetchone()[0]
             for name in ("synchronous_commit", "shared_buffers", "max_connections", "fsync")
         }
+    commit_ms = _commit_latency_ms(server_url)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -48,8 +50,28 @@ def machine_facts(server_url: str) -> dict[str, str]:
         "postgresql": f"{version} on the same machine ("
         + ", ".join(f"{k}={v}" for k, v in settings.items())
         + ")",
+        "commit_latency": f"{commit_ms:.2f} ms median per one-row INSERT commit (the WAL flush; "
+        "it bounds every system that waits for a flush per batch, and the raw claim-1 loop "
+        "makes two per job)",
         "uptime_before": uptime,
     }
+
+
+def _commit_latency_ms(server_url: str, commits: int = 200) -> float:
+    """The disk's price of a durable commit, measured before the run: a queue that commits
+    per job can go no faster than its inverse."""
+    # A regular table: writes to a temporary one are not WAL-logged, so never flushed.
+    timings = []
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (n int)")
+        try:
+            for n in range(commits):
+                started = time.perf_counter()
+                conn.execute("INSERT INTO bench_commit_probe VALUES (%s)", (n,))
+                timings.append(time.perf_counter() - started)
+        finally:
+            conn.execute("DROP TABLE bench_commit_probe")
+    return statistics.median(timings) * 1000
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> str:
