@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -17,7 +19,7 @@ from ats.models import MemberRole
 from jobs.models import Job
 from research.formatting import actor_display, event_phrase, when
 from research.inputs import RunUpdate
-from research.models import Bundle, ResearchRun, RunEvent, RunStatus, RunStep
+from research.models import Bundle, Prospect, ResearchRun, RunEvent, RunStatus, RunStep
 from research.services.runs import run_update
 
 from .lifecycle import cancel_runs, retry_runs, start_runs
@@ -25,6 +27,7 @@ from .review import RunReviewAdminMixin, review_link
 from .sources import RunSourceInline
 
 TIMELINE_LENGTH = 200
+TOP_PROSPECTS = 10
 
 
 class RunStepInline(TenantScopedInline, admin.TabularInline):
@@ -132,6 +135,17 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
     def created_by_display(self, run: ResearchRun) -> str:
         return actor_display(run.created_by_actor)
 
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list:
+        # Steps and sources are read-only here (sources are added over the API): an empty
+        # table of headers only says less than no table.
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if obj is None
+            or inline.has_add_permission(request, obj)
+            or inline.get_queryset(request).filter(run=obj).exists()
+        ]
+
     def save_model(self, request: HttpRequest, obj: ResearchRun, form: Any, change: bool) -> None:
         changed = {f: form.cleaned_data[f] for f in form.changed_data if f in ("objective", "role")}
         if "role" in changed:
@@ -158,7 +172,15 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
             if latest is not None and latest.ingest_job_id:
                 job = Job.objects.filter(pk=latest.ingest_job_id).first()
             events = RunEvent.objects.filter(run=run).order_by("-created_at", "-id")
+            prospects = Prospect.objects.filter(run=run)
             context.update(
+                prospect_count=prospects.count(),
+                top_prospects=prospects.select_related("company").order_by(
+                    F("ai_rank").asc(nulls_last=True), "name"
+                )[:TOP_PROSPECTS],
+                prospects_url=(
+                    reverse("admin:research_prospect_changelist") + f"?run__id__exact={run.pk}"
+                ),
                 pending_bundle=pending,
                 review_url=self.review_url(run),
                 has_bundle=latest is not None,

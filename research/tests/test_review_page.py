@@ -246,6 +246,26 @@ def test_after_ingestion_the_page_shows_stored_counts(reviewer, run_a, pending) 
     assert "Excluded" in html  # the decisions stay visible
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's threads use their own connections
+def test_run_page_lists_its_prospects_and_links_to_all(reviewer, run_a, pending) -> None:
+    run_page = reverse("admin:research_researchrun_change", args=[run_a.pk])
+    html = reviewer.get(run_page).content.decode()
+    assert "run-prospects" not in html  # nothing ingested yet
+    assert "Sources" not in html and "Run steps" not in html  # no empty tables of headers
+    approve(reviewer, run_a, pending, **{"decision-2": "exclude"})
+    call_command("runworker", burst=True)
+
+    html = reviewer.get(run_page).content.decode()
+    companies = pending.payload["proposal_json"]["companies"]
+    assert "Prospects: 2 companies" in html
+    assert "Sources" not in html  # the bundle's sources are on the review page, not here
+    assert companies[0]["name"] in html and companies[2]["name"] not in html
+    all_link = f"?run__id__exact={run_a.pk}"
+    assert "All 2 prospects of this run" in html and all_link in html
+    listed = reviewer.get(reverse("admin:research_prospect_changelist") + all_link)
+    assert listed.status_code == 200 and "2 prospects" in listed.content.decode()
+
+
 def test_client_company_is_flagged(reviewer, run_a, pending, tenant_a) -> None:
     first = pending.payload["proposal_json"]["companies"][0]
     client_company = CompanyFactory(tenant=tenant_a, name="Client AG", domain=first["domain"])
