@@ -136,9 +136,18 @@ def _prepare() -> bool | None:
     return True if prepared_statements() else None
 
 
+# Django opens psycopg connections with `prepare_threshold=None` unless OPTIONS say
+# otherwise, and psycopg then ignores `prepare=True`. A threshold no statement reaches
+# prepares exactly the statements that ask for it, and leaves the ORM's queries unprepared.
+_PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+
+
 def _raw() -> psycopg.Connection:
     connection.ensure_connection()
-    return connection.connection
+    raw = connection.connection
+    if raw.prepare_threshold is None and prepared_statements():
+        raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+    return raw
 
 
 def _to_job(row: Sequence[Any]) -> Job:
