@@ -4,6 +4,8 @@
         page = browser_page_for(reviewer_user)          # logged in, 1366x768
         page.goto("/admin/")
         page.shot("index")                              # test-artifacts/<test>/01-index.png
+        page.docs_shot("review")                        # docs/screenshots/review.png, only
+                                                        # with UPDATE_SCREENSHOTS=1
 
 Every page the test opens is watched: a console error, an uncaught exception, a failed
 request, an HTTP error status the test did not announce (`with page.expect_status(409):`), or
@@ -13,6 +15,7 @@ apt-get; Playwright's own browser download is never used (it cannot work offline
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -33,6 +36,10 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+# The README's screenshots: rewritten only on request (they show the time of the run, so
+# writing them on every `make test` would dirty the checkout).
+DOCS_SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = "UPDATE_SCREENSHOTS"
 MSG_NO_CHROMIUM = (
     "Chromium is not installed: run `make test` (it installs Debian's chromium with apt-get), "
     "or `apt-get install chromium chromium-driver`."
@@ -140,6 +147,20 @@ class WatchedPage:
             paths.append(path)
         self.page.set_viewport_size(original)
         return paths
+
+    def docs_shot(self, name: str) -> Path | None:
+        """The page, full length at 1366 px wide, as `docs/screenshots/<name>.png` (the
+        README's pictures) when `UPDATE_SCREENSHOTS=1`; otherwise nothing (returns None)."""
+        if os.environ.get(UPDATE_SCREENSHOTS, "").strip().lower() in ("", "0", "false", "no"):
+            return None
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        original = self.page.viewport_size
+        width, height = VIEWPORTS["laptop"]
+        self.page.set_viewport_size({"width": width, "height": height})
+        path = DOCS_SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.page.set_viewport_size(original)
+        return path
 
     def assert_clean(self) -> None:
         assert not self.problems, "The browser saw problems:\n" + "\n".join(self.problems)

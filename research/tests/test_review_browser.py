@@ -4,7 +4,9 @@ One reviewer's afternoon, clicked like a person: log in, open the review page fr
 list, read an unverified evidence passage, exclude a company, resolve a probable duplicate,
 pick another company with the search, approve, let the worker ingest, see the result; reject
 another bundle with a note; an analyst sees no buttons; a stale page gets the conflict.
-Screenshots of every step go to test-artifacts/test_reviewer_workflow/.
+Screenshots of every step go to test-artifacts/test_reviewer_workflow/; with
+UPDATE_SCREENSHOTS=1 the review page and the run page also become the README's pictures
+(docs/screenshots/review.png and run.png).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def test_reviewer_workflow(browser_page_for, tenant_a) -> None:
     page.wait_for_selector("#approve-form")
     assert "Client of this search (Northwind Robotics GmbH)" in page.inner_text("#company-0")
     page.shot("review page", viewports=("laptop", "desktop"))
+    page.docs_shot("review")  # the README's picture (UPDATE_SCREENSHOTS=1)
 
     # An unverified evidence passage, with why.
     unverified = page.locator("#company-2 .evidence.is-unverified")
@@ -114,6 +117,7 @@ def test_reviewer_workflow(browser_page_for, tenant_a) -> None:
     page.wait_for_selector(".timeline")
     assert "rita approved the bundle" in page.inner_text(".timeline")
     page.shot("run page", viewports=("laptop", "desktop"))
+    page.docs_shot("run")
 
     # Reject another run's bundle with a note.
     second = _run(tenant_a, "Machine vision suppliers in Baden-Württemberg")
