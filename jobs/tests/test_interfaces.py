@@ -143,24 +143,6 @@ def test_jobs_status_table_and_json(db) -> None:
     assert status["running"][0]["queue"] == "bulk"
 
 
-def test_prune_jobs_command(db) -> None:
-    job = jobs.enqueue("testapp.hold")
-    Job.objects.filter(pk=job.pk).update(
-        status="succeeded", finished_at=timezone.now() - timedelta(days=8)
-    )
-    out = StringIO()
-    call_command("prune_jobs", "--older-than", "7d", stdout=out)
-    assert "Pruned 1 finished job(s)." in out.getvalue()
-    assert not Job.objects.exists()
-
-
-def test_prune_jobs_refuses_a_bad_age(db) -> None:
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="older-than"):
-        call_command("prune_jobs", "--older-than", "seven days")
-
-
 # --- admin ---------------------------------------------------------------------------------
 
 
