@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from ats.tests.prometheus import assert_aggregates_only, parse, scrape, value
 from ats.tests.subprocess_env import run_manage, run_python
+from jobs.models import Job
 from jobs.tests.utils import BASE_DIR, age_jobs, subprocess_env
 from research import metrics as research_metrics
 from research.metrics import COUNTS, CountBy
@@ -222,10 +223,17 @@ def test_job_metrics_add_up_across_web_and_worker_processes(
     assert [status for status, _ in answers(approve)] == [200]
     enqueued = run_python(ENQUEUE_FAILING_JOBS, env)
     assert enqueued.returncode == 0, enqueued.stderr
+    worker_lines = []
     for _ in range(2):  # the second worker runs the retry, once its backoff is over
-        worker = run_manage("runworker", "--burst", env=env)
+        worker = run_manage("runworker", "--burst", env={**env, "LOG_FORMAT": "json"})
         assert worker.returncode == 0, worker.stderr
+        worker_lines += [json.loads(line) for line in (worker.stdout + worker.stderr).splitlines()]
         age_jobs(60)
+    # The workers' lines are JSON; the ingestion's carries the approving request's id.
+    ingest = Job.objects.get(job_type="research.ingest_bundle")
+    assert ingest.request_id and not ingest.request_id.startswith("job-")
+    [attempt] = [line for line in worker_lines if line.get("job_id") == ingest.pk]
+    assert attempt["request_id"] == ingest.request_id
 
     [(status, text)] = answers(in_child([["GET", "/metrics", "Bearer tok", None]], env))
     assert status == 200
