@@ -47,7 +47,8 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "last_error_short",
     ]
     list_filter = ["status", "queue", "job_type", "cancel_requested"]
-    search_fields = ["job_type", "unique_key"]
+    # A request id (from a log line) finds the jobs that request enqueued.
+    search_fields = ["job_type", "unique_key", "=request_id"]
     list_select_related = ["tenant"]
     show_full_result_count = False
     actions = ["retry_jobs", "cancel_jobs"]
@@ -64,6 +65,7 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                     "attempts_display",
                     "unique_key",
                     "cancel_requested",
+                    "request_id",
                 ]
             },
         ),
@@ -76,7 +78,8 @@ class JobAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        """Job type or unique key contains the term; a number also finds that job id."""
+        """Job type or unique key contains the term, or the request id is the term; a number
+        also finds that job id."""
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term.isdigit():

@@ -13,6 +13,9 @@ class JobsConfig(AppConfig):
 
         from ats.metrics import register_collector
 
-        from .metrics import QueueCollector
+        from .metrics import QueueCollector, record_attempts
+        from .signals import attempts_finished
 
         register_collector("jobs", QueueCollector())
+        # The worker's finished attempts, once per batch, become the attempt metrics.
+        attempts_finished.connect(record_attempts, dispatch_uid="jobs.metrics.record_attempts")

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
+from ats.request_context import bind
 from ats.tenant_scope import tenant_or_system
 
 from .errors import (
@@ -111,15 +112,16 @@ def run_plain(attempt: Attempt) -> str:
     """Run a non-atomic handler in autocommit. Returns `PENDING` on success (the caller
     records it), else the recorded outcome."""
     job = attempt.job
-    if attempt.handler is None:
-        missing = PermanentError(
-            MSG_HANDLER_MISSING.format(job_type=job.job_type, worker=job.locked_by)
-        )
-        return attempts.fail_attempt(job=job, exc=missing, handler=None)
-    try:
-        _call(attempt)
-    except BaseException as exc:
-        return _record_stop(attempt, exc)
+    with bind(request_id=job.attempt_request_id):  # the handler's and the hooks' log lines
+        if attempt.handler is None:
+            missing = PermanentError(
+                MSG_HANDLER_MISSING.format(job_type=job.job_type, worker=job.locked_by)
+            )
+            return attempts.fail_attempt(job=job, exc=missing, handler=None)
+        try:
+            _call(attempt)
+        except BaseException as exc:
+            return _record_stop(attempt, exc)
     return PENDING
 
 
@@ -181,11 +183,12 @@ def _single_refused(attempt: Attempt, exc: Exception) -> str:
 
 
 def _run_in_savepoint(attempt: Attempt) -> str:
-    try:
-        with transaction.atomic():
-            _call(attempt)
-    except BaseException as exc:
-        return _record_stop(attempt, exc)
+    with bind(request_id=attempt.job.attempt_request_id):
+        try:
+            with transaction.atomic():
+                _call(attempt)
+        except BaseException as exc:
+            return _record_stop(attempt, exc)
     return PENDING
 
 

@@ -128,6 +128,9 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     unique_key = models.CharField(max_length=255, null=True, blank=True)
+    # The request id of the request (or job attempt) that enqueued the job: its attempts log
+    # with it, so one id follows a bundle from its upload to its ingestion.
+    request_id = models.CharField(max_length=128, blank=True, default="")
     result = models.JSONField(null=True, blank=True)
     # One entry per failed attempt: attempt, at, worker, error_class, message, traceback.
     errors = models.JSONField(default=list, blank=True)
@@ -195,6 +198,11 @@ class Job(models.Model):
             return ""
         entry = self.errors[-1]
         return f"{entry.get('error_class', 'Error')}: {entry.get('message', '')}"
+
+    @property
+    def attempt_request_id(self) -> str:
+        """The request id its attempts log with: the enqueueing request's, else `job-<id>`."""
+        return self.request_id or f"job-{self.pk}"
 
     @property
     def is_finished(self) -> bool:

@@ -42,15 +42,17 @@ class Reporter:
             if duration is not None:
                 recent = duration if self.recent_duration is None else self.recent_duration
                 self.recent_duration = recent + 0.1 * (duration - recent)
-            self._log(attempt, outcome, duration)
+            wait = _wait(attempt)
+            self._log(attempt, outcome, duration, wait)
             if send:
-                records.append(self._record(attempt, outcome, duration))
+                records.append(self._record(attempt, outcome, duration, wait))
         if send:
             attempts_finished.send(self.sender, records=records)
 
-    def _record(self, attempt: Attempt, outcome: str, duration: float | None) -> AttemptRecord:
+    def _record(
+        self, attempt: Attempt, outcome: str, duration: float | None, wait: float
+    ) -> AttemptRecord:
         job = attempt.job
-        wait = (job.started_at - job.run_after).total_seconds() if job.started_at else 0.0
         return AttemptRecord(
             job_id=job.pk,
             job_type=job.job_type,
@@ -59,11 +61,12 @@ class Reporter:
             attempt=job.attempts,
             outcome=outcome,
             duration=duration,
-            wait=max(0.0, wait),
+            wait=wait,
             worker_id=self.worker_id,
+            request_id=job.attempt_request_id,
         )
 
-    def _log(self, attempt: Attempt, outcome: str, duration: float | None) -> None:
+    def _log(self, attempt: Attempt, outcome: str, duration: float | None, wait: float) -> None:
         ok = outcome in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
         level = logging.INFO if ok else logging.WARNING
         if not logger.isEnabledFor(level):
@@ -77,7 +80,7 @@ class Reporter:
             level,
             __file__,
             0,
-            "Job %s #%s attempt %s/%s %s in %.3fs%s",
+            "Job %s #%s attempt %s/%s %s in %.3fs (waited %.3fs)%s",
             (
                 job.job_type,
                 job.pk,
@@ -85,6 +88,7 @@ class Reporter:
                 job.max_attempts,
                 outcome,
                 duration or 0.0,
+                wait,
                 f": {job.last_error}" if failed else "",
             ),
             None,
@@ -92,10 +96,23 @@ class Reporter:
             extra={
                 "job_id": job.pk,
                 "job_type": job.job_type,
+                "queue": job.queue,
                 "attempt": job.attempts,
                 "outcome": outcome,
                 "duration": round(duration or 0.0, 3),
+                "wait": round(wait, 3),
                 "worker_id": self.worker_id,
+                # The attempt's line is written by the main loop, outside the attempt's
+                # context: the id that the handler's lines carry, given explicitly.
+                "request_id": job.attempt_request_id,
             },
         )
         logger.handle(record)
+
+
+def _wait(attempt: Attempt) -> float:
+    """Seconds the job waited to be claimed: claimed - ready, both the database's clock."""
+    job = attempt.job
+    if job.started_at is None:
+        return 0.0
+    return max(0.0, (job.started_at - job.run_after).total_seconds())

@@ -40,3 +40,5 @@ class AttemptRecord:
     # both from the database's clock.
     wait: float
     worker_id: str
+    # The request id the attempt logged with (the enqueueing request's, else `job-<id>`).
+    request_id: str = ""

@@ -53,7 +53,18 @@ def ingest_bundle(job: jobs.Job, *, bundle_id: str) -> dict:
         counts = bundle_ingest(bundle=bundle, checkpoint=job.raise_if_cancelled)
     except ServiceError as exc:  # invalid bundle, run no longer ingesting: retrying won't help
         raise jobs.PermanentError(exc.message) from exc
-    return {k: v for k, v in counts.as_dict().items() if k != "merged_proposals"}
+    result = {k: v for k, v in counts.as_dict().items() if k != "merged_proposals"}
+    # Logged with the request id of the approval that enqueued the job (jobs binds it).
+    logger.info(
+        "Bundle %s ingested: %s companies new, %s matched, %s prospects created, %s updated.",
+        bundle_id,
+        counts.companies_new,
+        counts.companies_matched,
+        counts.prospects_created,
+        counts.prospects_updated,
+        extra={"bundle_id": bundle_id},
+    )
+    return result
 
 
 @jobs.handler(LIST_JOB_TYPE, atomic=True, max_attempts=3)

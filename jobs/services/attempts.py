@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 
+from .. import metrics
 from ..conf import queue_settings
 from ..errors import MSG_LEASE_EXPIRED, LeaseExpired, PermanentError
 from ..models import Job, JobStatus
@@ -221,6 +222,13 @@ def release(*, job: Job) -> bool:
     )
     if released:
         notify(job.queue)
+        metrics.observe_attempt_on_commit(
+            job_type=job.job_type,
+            queue=job.queue,
+            outcome=metrics.RELEASED,
+            duration_s=None,  # not charged: its wait is observed again at the next claim
+            wait_s=None,
+        )
     return bool(released)
 
 
@@ -247,13 +255,25 @@ def reclaim_expired(*, limit: int = 100) -> int:
             if job.cancel_requested:
                 finish_locked(job, JobStatus.CANCELLED)
                 run_cancel_hook(job, handler)
+                outcome = metrics.CANCELLED
             elif job.attempts >= job.max_attempts:
                 finish_locked(job, JobStatus.FAILED)
                 run_failure_hook(job, exc, handler)
+                outcome = metrics.FAILED
             else:
                 Job.objects.filter(pk=job.pk).update(
                     status=JobStatus.QUEUED, run_after=Now(), errors=job.errors, heartbeat_at=None
                 )
+                outcome = metrics.LOST
+            # The dead worker never reports this attempt: counted here, how long it ran
+            # unknown, its wait known (claimed minus ready).
+            metrics.observe_attempt_on_commit(
+                job_type=job.job_type,
+                queue=job.queue,
+                outcome=outcome,
+                duration_s=None,
+                wait_s=(job.started_at - job.run_after).total_seconds() if job.started_at else None,
+            )
             logger.warning(
                 "Job %s #%s: lease of %s expired after attempt %s; reclaimed.",
                 job.job_type,

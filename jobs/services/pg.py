@@ -83,11 +83,12 @@ FOR KEY SHARE OF jobs
 
 _INSERT = """
 INSERT INTO jobs (tenant_id, queue, job_type, payload, priority, status, attempts,
-    max_attempts, run_after, fencing_token, locked_by, cancel_requested, errors, created_at)
+    max_attempts, run_after, fencing_token, locked_by, cancel_requested, errors, created_at,
+    request_id)
 SELECT %(tenant_id)s::bigint, %(queue)s::text, %(job_type)s::text, new.payload,
     %(priority)s::smallint, 'queued', 0, %(max_attempts)s::integer,
     COALESCE(%(run_after)s::timestamptz, statement_timestamp()), 0, '', false, '[]'::jsonb,
-    statement_timestamp()
+    statement_timestamp(), %(request_id)s::text
 FROM unnest(%(payloads)s::text[]::jsonb[]) WITH ORDINALITY AS new(payload, n)
 ORDER BY new.n
 RETURNING id, extract(epoch FROM run_after)::float8, extract(epoch FROM created_at)::float8
@@ -112,6 +113,7 @@ _CLAIMED_COLUMNS = (
     ("locked_by", "locked_by", None),
     ("cancel_requested", "cancel_requested", None),
     ("unique_key", "unique_key", None),
+    ("request_id", "request_id", None),
     ("errors", "errors", "json"),
     ("created_at", "extract(epoch FROM created_at)::float8", "time"),
     ("started_at", "extract(epoch FROM started_at)::float8", "time"),
@@ -236,6 +238,7 @@ def insert_jobs(
     priority: int,
     max_attempts: int,
     run_after: datetime | None,
+    request_id: str,
 ) -> list[tuple[int, datetime, datetime]]:
     """Insert one queued job per JSON payload; returns (id, run_after, created_at) in the
     order of `payloads`."""
@@ -251,6 +254,7 @@ def insert_jobs(
                 "priority": priority,
                 "max_attempts": max_attempts,
                 "run_after": run_after,
+                "request_id": request_id,
                 "payloads": list(payloads),
             },
         )

@@ -10,13 +10,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from ats.errors import Conflict
 from ats.models import Tenant
+from ats.request_context import current_request_id
 from ats.tenant_scope import tenant_or_system
 
+from .. import metrics
 from ..errors import (
     MSG_CANNOT_CANCEL,
     MSG_CANNOT_RETRY,
@@ -69,7 +72,8 @@ def enqueue(
 
     `queue` and `max_attempts` default to the handler's. With a `unique_key`, an already
     queued or running job of the same (tenant, key) is returned instead of a new one.
-    Without `run_after` the job is ready at once by the database's clock.
+    Without `run_after` the job is ready at once by the database's clock. The job keeps the
+    current request id (`request_id`) for its attempts' log lines.
     """
     spec = _handler_for(job_type)
     _check_options(priority=priority, max_attempts=max_attempts)
@@ -82,6 +86,7 @@ def enqueue(
         run_after=run_after or Now(),
         max_attempts=spec.max_attempts if max_attempts is None else max_attempts,
         unique_key=unique_key,
+        request_id=current_request_id() or "",
         created_at=Now(),
     )
     if unique_key is None:
@@ -89,7 +94,8 @@ def enqueue(
     else:
         existing = _insert_unique(job)
         if existing is not None:
-            return existing
+            return existing  # not a new job: not counted
+    metrics.count_enqueued(job_type=job_type, queue=job.queue)
     if run_after is None or run_after <= timezone.now():
         notify(job.queue)
     return job
@@ -121,6 +127,7 @@ def enqueue_many(
         "job_type": job_type,
         "priority": priority,
         "max_attempts": spec.max_attempts if max_attempts is None else max_attempts,
+        "request_id": current_request_id() or "",
     }
     if connection.vendor == "postgresql":
         rows = pg.insert_jobs(payloads=texts, run_after=run_after, **values)
@@ -148,6 +155,7 @@ def enqueue_many(
         )
         for job in created:
             job._state.adding = False
+    metrics.count_enqueued(job_type=job_type, queue=values["queue"], n=len(created))
     if run_after is None or run_after <= timezone.now():
         notify(values["queue"])
     return created
@@ -233,6 +241,14 @@ def cancel(job: Job) -> Job:
         if cancelled:
             job.refresh_from_db()
             run_cancel_hook(job, get_handler(job.job_type))
+            # Ended before any attempt (a running job's cancel is counted by its worker).
+            metrics.observe_attempt_on_commit(
+                job_type=job.job_type,
+                queue=job.queue,
+                outcome=metrics.CANCELLED,
+                duration_s=None,
+                wait_s=None,
+            )
     if not cancelled:
         requested = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             cancel_requested=True
@@ -293,12 +309,40 @@ def prune(
 ) -> Iterator[int]:
     """Delete jobs that finished before now - older_than, in batches; yields each batch's
     count. Succeeded and cancelled jobs, failed ones only with `include_failed`; never a
-    queued or running job. Also forgets workers not seen since the cutoff."""
+    queued or running job. Also forgets workers not seen since the cutoff.
+
+    `manage.py prune_jobs` walks the same rows with the backfill conventions (dry run,
+    tenant, checkpoint, progress) through `prunable_jobs` and `delete_finished_jobs`."""
     cutoff = timezone.now() - older_than
-    WorkerProcess.objects.filter(last_seen_at__lt=cutoff).delete()
-    finished = Job.objects.finished_before(cutoff, include_failed=include_failed)
+    forget_workers(cutoff=cutoff)
+    finished = prunable_jobs(cutoff=cutoff, include_failed=include_failed)
     while ids := list(finished.order_by("id").values_list("pk", flat=True)[:batch_size]):
-        with transaction.atomic():
-            # The status filter again: the batch is deleted only while it is finished.
-            deleted, _ = finished.filter(pk__in=ids).delete()
-        yield deleted
+        yield delete_finished_jobs(ids=ids, cutoff=cutoff, include_failed=include_failed)
+
+
+def prunable_jobs(
+    *, cutoff: datetime, include_failed: bool, tenant: Tenant | None = None
+) -> QuerySet[Job]:
+    """Jobs that finished before `cutoff` (succeeded, cancelled, and failed when
+    `include_failed`): every tenant's and the system's, or one tenant's."""
+    finished = Job.objects.finished_before(cutoff, include_failed=include_failed)
+    return finished if tenant is None else finished.for_tenant(tenant)
+
+
+def delete_finished_jobs(*, ids: list[int], cutoff: datetime, include_failed: bool) -> int:
+    """Delete the jobs `ids` that are still finished before `cutoff` (a retry may have queued
+    one again since it was selected); returns how many were deleted."""
+    with transaction.atomic():
+        deleted, _ = (
+            prunable_jobs(cutoff=cutoff, include_failed=include_failed).filter(pk__in=ids).delete()
+        )
+    return deleted
+
+
+def forget_workers(*, cutoff: datetime, ids: list[str] | None = None) -> int:
+    """Delete the rows of workers not seen since `cutoff` (of `ids` only, when given)."""
+    stale = WorkerProcess.objects.filter(last_seen_at__lt=cutoff)
+    if ids is not None:
+        stale = stale.filter(pk__in=ids)
+    deleted, _ = stale.delete()
+    return deleted

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 import jobs
 from ats.models import MemberRole
+from ats.request_context import bind
 from ats.tests.factories import MembershipFactory
 from jobs.backend import JobsBackend
 from jobs.models import Job, WorkerProcess
@@ -143,24 +144,6 @@ def test_jobs_status_table_and_json(db) -> None:
     assert status["running"][0]["queue"] == "bulk"
 
 
-def test_prune_jobs_command(db) -> None:
-    job = jobs.enqueue("testapp.hold")
-    Job.objects.filter(pk=job.pk).update(
-        status="succeeded", finished_at=timezone.now() - timedelta(days=8)
-    )
-    out = StringIO()
-    call_command("prune_jobs", "--older-than", "7d", stdout=out)
-    assert "Pruned 1 finished job(s)." in out.getvalue()
-    assert not Job.objects.exists()
-
-
-def test_prune_jobs_refuses_a_bad_age(db) -> None:
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="older-than"):
-        call_command("prune_jobs", "--older-than", "seven days")
-
-
 # --- admin ---------------------------------------------------------------------------------
 
 
@@ -199,6 +182,16 @@ def test_admin_job_pages_are_read_only_with_readable_errors(superuser_client) ->
     assert "bad &lt;input&gt;" in html
     assert 'name="_save"' not in html  # nothing to save: read-only
     assert superuser_client.get(reverse("admin:jobs_job_add")).status_code == 403
+
+
+def test_admin_finds_the_jobs_of_a_request_id_from_a_log_line(superuser_client) -> None:
+    with bind(request_id="req-7f3a"):
+        traced = jobs.enqueue("testapp.hold")
+    jobs.enqueue("testapp.hold")
+    url = reverse("admin:jobs_job_changelist")
+    changelist = superuser_client.get(url, {"q": "req-7f3a"})
+    assert [job.pk for job in changelist.context["cl"].result_list] == [traced.pk]
+    assert "req-7f3a" in superuser_client.get(f"{url}{traced.pk}/change/").content.decode()
 
 
 def test_admin_retry_and_cancel_actions(superuser_client) -> None:

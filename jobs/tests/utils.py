@@ -126,3 +126,41 @@ def age_jobs(seconds: float) -> None:
         heartbeat_at=F("heartbeat_at") - delta,
         started_at=F("started_at") - delta,
     )
+
+
+# Runs a management command and SIGKILLs it right after its Nth batch of a pass commits (the
+# backfill base's progress advances once per committed batch).
+KILLER = """
+import os, signal, sys
+import django
+django.setup()
+from django.core.management import call_command
+from ats.management import backfill
+label, after = sys.argv[1], int(sys.argv[2])
+seen = 0
+advance = backfill.Progress.advance
+def advance_then_die(self, n):
+    global seen
+    advance(self, n)
+    if self.label.endswith(label):
+        seen += 1
+        if seen == after:
+            os.kill(os.getpid(), signal.SIGKILL)
+backfill.Progress.advance = advance_then_die
+call_command(*sys.argv[3:])
+"""
+
+
+def run_killed(label: str, after_batches: int, *command: str) -> subprocess.CompletedProcess:
+    """Run `manage.py <command>` in a child process on the test database and kill it (-9)
+    right after the `after_batches`th batch of the pass whose label ends with `label`."""
+    result = subprocess.run(
+        [sys.executable, "-c", KILLER, label, str(after_batches), *command],
+        cwd=BASE_DIR,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    return result

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import signal
-import subprocess
-import sys
 from typing import Any
 
 from django.core.management import call_command
 
 from ats.models import AliasType, Company, CompanyAlias, Role, Tenant
 from ats.normalize import normalize_company_name
-from jobs.tests.utils import BASE_DIR, subprocess_env
 from research.bundle.normalize import evidence_text_sha256
 from research.models import (
     Prospect,
@@ -133,41 +129,6 @@ def picture(tenant: Tenant) -> dict[str, Any]:
     )
     roles = sorted(Role.objects.for_tenant(tenant).values_list("title", "client_company__name"))
     return {"companies": companies, "prospects": prospects, "roles": roles}
-
-
-# Runs a management command and SIGKILLs it right after its Nth batch of a pass commits.
-KILLER = """
-import os, signal, sys
-import django
-django.setup()
-from django.core.management import call_command
-from ats.management import backfill
-label, after = sys.argv[1], int(sys.argv[2])
-seen = 0
-advance = backfill.Progress.advance
-def advance_then_die(self, n):
-    global seen
-    advance(self, n)
-    if self.label.endswith(label):
-        seen += 1
-        if seen == after:
-            os.kill(os.getpid(), signal.SIGKILL)
-backfill.Progress.advance = advance_then_die
-call_command(*sys.argv[3:])
-"""
-
-
-def run_killed(label: str, after_batches: int, *command: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-c", KILLER, label, str(after_batches), *command],
-        cwd=BASE_DIR,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == -signal.SIGKILL, result.stderr
-    return result
 
 
 def run_command(*command: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ process, and with the requests served by two processes (prometheus-client multip
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,12 @@ import pytest
 from django.core.management import call_command
 
 from ats.tests.prometheus import assert_aggregates_only, parse, scrape, value
-from jobs.tests.utils import BASE_DIR, subprocess_env
+from ats.tests.subprocess_env import run_manage, run_python
+from jobs.models import Job
+from jobs.tests.utils import BASE_DIR, age_jobs, subprocess_env
 from research import metrics as research_metrics
 from research.metrics import COUNTS, CountBy
-from research.models import Source
+from research.models import Bundle, Source
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,6 +29,24 @@ APPROVE = "/api/v1/runs/<pk>/approve/"
 
 def http(samples, route: str, method: str, status: int) -> float:
     return value(samples, "ats_http_requests_total", route=route, method=method, status=str(status))
+
+
+def job_counts(samples, job_type: str, queue: str = "default") -> dict[str, float]:
+    """The queue's counters and histogram counts of one job type, without the zeros."""
+    labels = {"job_type": job_type, "queue": queue}
+    counts = {
+        "enqueued": value(samples, "ats_jobs_enqueued_total", **labels),
+        "durations": value(samples, "ats_job_duration_seconds_count", **labels),
+        "waits": value(samples, "ats_job_queue_wait_seconds_count", **labels),
+    }
+    for outcome in ("succeeded", "retried", "failed", "cancelled", "lost", "released"):
+        counts[outcome] = value(samples, "ats_job_attempts_total", **labels, outcome=outcome)
+    return {name: n for name, n in counts.items() if n}
+
+
+def job_deltas(before, after, job_type: str) -> dict[str, float]:
+    old = job_counts(before, job_type)
+    return {name: n - old.get(name, 0) for name, n in job_counts(after, job_type).items()}
 
 
 def test_metrics_after_upload_approve_and_ingest(
@@ -65,6 +86,12 @@ def test_metrics_after_upload_approve_and_ingest(
     )
     assert value(after, "ats_bundles", status="ingested") == 1
     assert value(after, "ats_bundles", status="pending_review") == 0  # known statuses show 0
+    assert job_deltas(before, after, "research.ingest_bundle") == {
+        "enqueued": 1,
+        "succeeded": 1,
+        "durations": 1,
+        "waits": 1,
+    }
     assert value(after, "ats_research_runs", status="succeeded") == 1
     assert value(after, "ats_queue_ready_jobs", queue="default") == 0
     assert value(after, "ats_metrics_collector_success", collector="research") == 1
@@ -155,3 +182,86 @@ def test_requests_served_by_two_processes_add_up(
     assert not any(name.startswith("process_") for name, _ in samples)
     assert len(list((tmp_path / "metrics").glob("counter_*.db"))) == 3
     assert_aggregates_only(samples, tenants=[tenant_a])
+
+
+# Jobs enqueued by a process that is not the web's: one that will fail once then succeed,
+# one that fails for good, and one rolled back (never created, never counted).
+ENQUEUE_FAILING_JOBS = """
+import django
+django.setup()
+from django.db import transaction
+import jobs
+jobs.enqueue("testapp.flaky", {"fail_times": 1})
+jobs.enqueue("testapp.permanent")
+try:
+    with transaction.atomic():
+        jobs.enqueue("testapp.flaky")
+        raise RuntimeError("rolled back")
+except RuntimeError:
+    pass
+"""
+# Every label name of the exposition: aggregates, never a tenant or an object.
+AGGREGATE_LABELS = {"route", "method", "status", "queue", "job_type", "outcome", "le"} | {
+    "collector",
+    "decision",
+}
+UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+
+
+def test_job_metrics_add_up_across_web_and_worker_processes(
+    tmp_path: Path, analyst_client, reviewer_client, run_a, small_bundle, tenant_a
+) -> None:
+    """Upload and approval served by two processes, failing jobs enqueued by a third, two
+    real `runworker` processes (a retry between them); a fifth process answers /metrics."""
+    env = subprocess_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), METRICS_TOKEN="tok")
+    analyst = analyst_client._credentials["HTTP_AUTHORIZATION"]
+    reviewer = reviewer_client._credentials["HTTP_AUTHORIZATION"]
+    run_url = f"/api/v1/runs/{run_a.pk}/"
+    upload = in_child([["POST", f"{run_url}bundle/", analyst, small_bundle(run_a, 3)]], env)
+    assert [status for status, _ in answers(upload)] == [201]
+    approve = in_child([["POST", f"{run_url}approve/", reviewer, {}]], env)
+    assert [status for status, _ in answers(approve)] == [200]
+    enqueued = run_python(ENQUEUE_FAILING_JOBS, env)
+    assert enqueued.returncode == 0, enqueued.stderr
+    worker_lines = []
+    for _ in range(2):  # the second worker runs the retry, once its backoff is over
+        worker = run_manage("runworker", "--burst", env={**env, "LOG_FORMAT": "json"})
+        assert worker.returncode == 0, worker.stderr
+        worker_lines += [json.loads(line) for line in (worker.stdout + worker.stderr).splitlines()]
+        age_jobs(60)
+    # The workers' lines are JSON; the ingestion's carries the approving request's id.
+    ingest = Job.objects.get(job_type="research.ingest_bundle")
+    assert ingest.request_id and not ingest.request_id.startswith("job-")
+    [attempt] = [line for line in worker_lines if line.get("job_id") == ingest.pk]
+    assert attempt["request_id"] == ingest.request_id
+
+    [(status, text)] = answers(in_child([["GET", "/metrics", "Bearer tok", None]], env))
+    assert status == 200
+    samples = parse(text)
+    assert job_counts(samples, "research.ingest_bundle") == {
+        "enqueued": 1,  # by the approving process
+        "succeeded": 1,  # by the worker
+        "durations": 1,
+        "waits": 1,
+    }
+    assert job_counts(samples, "testapp.flaky") == {
+        "enqueued": 1,
+        "retried": 1,
+        "succeeded": 1,
+        "durations": 2,
+        "waits": 2,
+    }
+    assert job_counts(samples, "testapp.permanent") == {
+        "enqueued": 1,
+        "failed": 1,
+        "durations": 1,
+        "waits": 1,
+    }
+    assert value(samples, "ats_bundles", status="ingested") == 1
+    # No tenant data anywhere in the exposition: not in labels, not in any other text.
+    assert_aggregates_only(samples, tenants=[tenant_a])
+    assert {name for _, labels in samples for name, _ in labels} <= AGGREGATE_LABELS
+    bundle = Bundle.objects.get(run=run_a)
+    for tenant_data in (tenant_a.slug, tenant_a.name, str(run_a.pk), str(bundle.pk)):
+        assert tenant_data not in text
+    assert not UUID.search(text)

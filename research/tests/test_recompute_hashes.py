@@ -10,10 +10,11 @@ import pytest
 from django.core.management import call_command
 
 from ats.models import BackfillCheckpoint
+from jobs.tests.utils import run_killed
 from research.bundle.normalize import evidence_text_sha256
 from research.models import ProspectEvidence, ResearchRun, Source, Verification
 
-from .backfill_data import company, prospect, run_command, run_killed
+from .backfill_data import company, prospect, run_command
 
 
 def old_hash(text: str) -> str:

@@ -9,9 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from ats.models import BackfillCheckpoint, Company, Role
+from jobs.tests.utils import run_killed
 from research.models import Prospect, RunEvent
 
-from .backfill_data import build_duplicates, picture, run_command, run_killed
+from .backfill_data import build_duplicates, picture, run_command
 
 
 def rematch(*args: str) -> str:

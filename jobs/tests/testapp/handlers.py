@@ -3,6 +3,7 @@ checking `job.raise_if_cancelled()` as they go, and give up after a bounded time
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from jobs.models import Job
 from .models import Effect, FailureMark, HookCall
 
 WAIT_LIMIT = 60.0
+
+logger = logging.getLogger(__name__)
 
 
 def _effect(job: Job) -> None:
@@ -158,3 +161,13 @@ def session_settings(job: Job) -> dict:
         )
         idle, synchronous = cursor.fetchone()
     return {"idle_in_transaction_session_timeout": idle, "synchronous_commit": synchronous}
+
+
+@jobs.handler("testapp.log_and_follow", max_attempts=2)
+def log_and_follow(job: Job, *, fail_first: bool = False) -> None:
+    """Writes a log line and enqueues a follow-up job (which inherits the attempt's request
+    id); its first attempt fails when asked."""
+    logger.info("handler line of job #%s", job.pk)
+    if fail_first and job.attempts == 1:
+        raise ConnectionError("first attempt failed")
+    jobs.enqueue("testapp.hold", queue=job.queue)
