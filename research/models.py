@@ -111,6 +111,8 @@ class Bundle(TenantScopedModel):
         related_name="+",
     )
     uploaded_by_actor = models.CharField(max_length=200, blank=True)
+    # The upload's X-Request-ID: the ingestion job carries it, so one id follows the bundle.
+    request_id = models.CharField(max_length=128, blank=True, default="")
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

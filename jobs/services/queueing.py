@@ -67,13 +67,14 @@ def enqueue(
     run_after: datetime | None = None,
     max_attempts: int | None = None,
     unique_key: str | None = None,
+    request_id: str | None = None,
 ) -> Job:
     """Add a job in the caller's transaction: it exists if and only if the caller commits.
 
     `queue` and `max_attempts` default to the handler's. With a `unique_key`, an already
     queued or running job of the same (tenant, key) is returned instead of a new one.
-    Without `run_after` the job is ready at once by the database's clock. The job keeps the
-    current request id (`request_id`) for its attempts' log lines.
+    Without `run_after` the job is ready at once by the database's clock. The job keeps
+    `request_id` (default: the current request's id) for its attempts' log lines.
     """
     spec = _handler_for(job_type)
     _check_options(priority=priority, max_attempts=max_attempts)
@@ -86,7 +87,7 @@ def enqueue(
         run_after=run_after or Now(),
         max_attempts=spec.max_attempts if max_attempts is None else max_attempts,
         unique_key=unique_key,
-        request_id=current_request_id() or "",
+        request_id=request_id or current_request_id() or "",
         created_at=Now(),
     )
     if unique_key is None:

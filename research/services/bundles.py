@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from django.utils import timezone
 import jobs
 from ats.actors import Actor
 from ats.errors import Conflict, FieldError, InvalidInput
+from ats.request_context import current_request_id
 from research.formatting import actor_display, plural, when
 from research.inputs import CompanyDecisionInput, RejectDecision
 from research.models import Bundle, BundleStatus, ResearchRun, RunStatus, RunStep
@@ -21,6 +23,8 @@ from research.schemas import BundleValidation, validate_bundle
 from .decisions import DecisionCounts, decisions_record, decisions_validate
 from .events import event_record
 from .status import InvalidTransition, bundle_transition, run_transition
+
+logger = logging.getLogger(__name__)
 
 INGEST_JOB_TYPE = "research.ingest_bundle"
 MSG_INVALID_BUNDLE = "The bundle is invalid: {count} error(s); see errors."
@@ -89,6 +93,7 @@ def bundle_upload(*, run: ResearchRun, payload: object, actor: Actor) -> UploadR
             validation_warnings=warnings,
             uploaded_by=actor.user,
             uploaded_by_actor=actor.label,
+            request_id=current_request_id() or "",
         )
         RunStep.objects.bulk_create(
             RunStep(
@@ -278,11 +283,20 @@ def _approval_summary(bundle: Bundle, counts: DecisionCounts, note: str) -> str:
 
 
 def _enqueue_ingest(bundle: Bundle) -> jobs.Job:
+    # The ingestion carries the upload's request id, so that the id a research agent logged
+    # for its upload finds the ingestion's lines; this line ties the approving request to it.
     job = jobs.enqueue(
         INGEST_JOB_TYPE,
         {"bundle_id": str(bundle.pk)},
         tenant=bundle.run.tenant,
         unique_key=ingest_unique_key(bundle),
+        request_id=bundle.request_id or None,
+    )
+    logger.info(
+        "Bundle %s: ingestion job %s queued under the upload's request id %s",
+        bundle.pk,
+        job.pk,
+        job.request_id or "-",
     )
     Bundle.objects.filter(pk=bundle.pk).update(ingest_job=job)
     bundle.ingest_job = job
