@@ -51,6 +51,10 @@ class JobThreads:
         self.unstarted = 0  # attempts in the buffer
         self.last_take = time.monotonic()  # when a thread last took one
         self.connected = 0  # threads with a database connection
+        # Set once every thread has tried its first connection, so that the first claim is
+        # sized for all of them (not for whichever thread happened to connect first).
+        self.settled = threading.Event()
+        self._first_tries = 0
         self.pending: list[Attempt] = []  # plain successes, recorded with the next batch
         self.finished: list[tuple[Attempt, str]] = []  # recorded outcomes, to report
         self.give_back: list[Attempt] = []  # a thread could not run them (no connection)
@@ -81,13 +85,16 @@ class JobThreads:
             self._ready.put(attempt)
 
     def _thread_main(self) -> None:
-        connected = False
+        connected = tried = False
         carried: Attempt | None = None
         next_upkeep = time.monotonic() + self._upkeep_interval
         try:
             while not self._stop.is_set():
                 if not connected:
                     connected = self._connect()
+                    if not tried:
+                        tried = True
+                        self._note_first_try()
                     if not connected:
                         self._stop.wait(CONNECT_RETRY_DELAY)
                         continue
@@ -106,6 +113,12 @@ class JobThreads:
                 with self._lock:
                     self.connected -= 1
             connection.close()
+
+    def _note_first_try(self) -> None:
+        with self._lock:
+            self._first_tries += 1
+            if self._first_tries >= self._concurrency:
+                self.settled.set()
 
     def _connect(self) -> bool:
         """Open this thread's connection; only then does the worker claim for it."""

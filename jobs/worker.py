@@ -246,6 +246,7 @@ class Worker:
             # Jobs enqueued from now on wake us; anything earlier is found by the first claim.
             self._listener.listening.wait(LISTENER_READY_TIMEOUT)
         self._pool.start()
+        self._pool.settled.wait(LISTENER_READY_TIMEOUT)
 
     def _stop_threads(self) -> None:
         self._threads_stop.set()
