@@ -158,9 +158,12 @@ def _companies(tenant: Tenant) -> Seeded:
         for alias in company.aliases:
             ats_services.company_alias_add(company=record, alias=alias, alias_type="trade")
     aliases = CompanyAlias.objects.for_tenant(tenant).count() - aliases_before
-    detail = f"{plural(len(known), 'company', 'companies')} of the firm"
+    total = Company.objects.for_tenant(tenant).count()
+    detail = f"the firm's {len(known)} records"
     if made:
         detail += f", {made} new, {plural(aliases, 'alias', 'aliases')} added"
+    elif total > len(known):
+        detail += f" and {total - len(known)} that research added"
     return Seeded("Companies", made > 0, detail)
 
 
