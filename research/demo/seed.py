@@ -163,7 +163,7 @@ def _companies(tenant: Tenant) -> Seeded:
     if made:
         detail += f", {made} new, {plural(aliases, 'alias', 'aliases')} added"
     elif total > len(known):
-        detail += f" and {total - len(known)} that research added"
+        detail += f" and {total - len(known)} other companies (from research)"
     return Seeded("Companies", made > 0, detail)
 
 

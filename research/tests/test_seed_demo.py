@@ -66,7 +66,7 @@ def test_a_second_run_creates_nothing_and_says_so(django_user_model) -> None:
     # The counts it prints are the database's.
     known = len(cast().known)
     added = Company.objects.filter(tenant__slug="demo").count() - known
-    assert f"the firm's {known} records and {added} that research added" in second
+    assert f"the firm's {known} records and {added} other companies" in second
     prospects = Prospect.objects.filter(run=run_of("demo:succeeded")).count()
     assert f"succeeded: {prospects} prospects" in second
     admin = django_user_model.objects.get(username="admin")
