@@ -69,7 +69,7 @@ def article(number: int, companies: Sequence[DemoCompany], topic: str) -> dict[s
         "labour shortages persist and energy costs push factories to modernise."
     )
     text = "\n\n".join(body)
-    slug = ascii_slug(topic)[:40] or "article"
+    slug = "-".join(filter(None, (ascii_slug(word) for word in topic.split())))[:40]
     return {
         "sha256": hashlib.sha256(text.encode()).hexdigest(),
         "content_text": text,
@@ -119,7 +119,8 @@ def _metrics(proposal: Proposal, source_sha: str) -> list[dict[str, Any]]:
             "source_sha256": source_sha,
             "confidence": 0.8,
         },
-        {"key": "founded_year", "type": "number", "value": company.founded},
+        # Text: a year reads "2004", not "2,004" as numbers do.
+        {"key": "founded", "type": "text", "value": str(company.founded)},
         {"key": "ownership", "type": "text", "value": company.ownership, "confidence": 0.7},
     ]
     if proposal.cto_search:
