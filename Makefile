@@ -15,6 +15,7 @@ SQLITE_TEST_URL := sqlite:///var/test/ats-test.sqlite3
 
 help:
 	@echo "make run    set up and run the app (http://127.0.0.1:8000/admin/) and a worker"
+	@echo "           (BIND=127.0.0.1:8001 make run: another address)"
 	@echo "make test   set up and run the tests on PostgreSQL, then the SQLite-marked ones"
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  benchmarks (bench/) on PostgreSQL"
@@ -37,11 +38,18 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	@touch $@
 
+# The address to serve on: BIND=127.0.0.1:8001 make run when 8000 is taken.
+BIND ?= 127.0.0.1:8000
+export BIND
+
+# --prepare: the port must be free (checked before the slow steps), and .env (DEBUG=true)
+# is written if missing, so manage.py works from another terminal as it does here.
 run: $(VENV)/.runtime
+	@DEBUG=true $(PY) bin/devserver --prepare
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=true $(PY) manage.py seed_demo --admin
-	@echo "Open http://127.0.0.1:8000/admin/ and log in as admin / admin."
+	@echo "Open http://$(BIND)/admin/ and log in as admin / admin."
 	DEBUG=true $(PY) bin/devserver
 
 test: test-postgres test-sqlite

@@ -32,6 +32,14 @@ else:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+# Gunicorn (25.1+) opens a control socket for `gunicornc` at one path per user by default
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): two servers on one machine
+# (`make run` in two checkouts, a test server) would take it from each other, and `gunicornc`
+# could stop the wrong one. It is off unless GUNICORN_CONTROL_SOCKET names a path of its own.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or "gunicorn.ctl"
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+
+
 # LOG_FORMAT=json: gunicorn's own lines (workers booting, timing out, crashing) are JSON too.
 # Its access log stays off: the app writes one richer line per request (ats.middleware).
 if os.environ.get("LOG_FORMAT") == "json":

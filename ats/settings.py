@@ -7,7 +7,9 @@ unless the operator turns that off for plain-HTTP local use.
 
 from __future__ import annotations
 
+import re
 import secrets
+import warnings
 from pathlib import Path
 
 import environ
@@ -137,8 +139,28 @@ TEMPLATES = [
 ]
 
 
+MSG_DATABASE_URL = (
+    "DATABASE_URL is not a database URL ({url!r}): use postgres://user:password@host:5432/name "
+    "for PostgreSQL, or unset it for the embedded SQLite database (var/ats.sqlite3)."
+)
+
+
+def masked_url(url: str) -> str:
+    """A URL as it may be shown: its password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def _database() -> dict:
-    config = env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ats.sqlite3'}")
+    default = f"sqlite:///{VAR_DIR / 'ats.sqlite3'}"
+    try:
+        with warnings.catch_warnings():  # environ warns, then fails: the error below says it
+            warnings.simplefilter("ignore")
+            config = env.db_url("DATABASE_URL", default=default)
+        if not config.get("ENGINE"):  # an unknown scheme, or no URL at all
+            raise ValueError(config)
+    except (KeyError, ValueError):
+        url = env.str("DATABASE_URL", default="")
+        raise ImproperlyConfigured(MSG_DATABASE_URL.format(url=masked_url(url))) from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         name = Path(config["NAME"])
         if str(name) != ":memory:":

@@ -43,21 +43,23 @@ LOST = "lost"  # the attempt no longer owned its job: nothing was recorded
 Finished = tuple[Job, Any]
 
 
-def claim_batch(*, worker_id: str, queues: Sequence[str] | None, limit: int) -> list[Job]:
+def claim_batch(
+    *, worker_id: str, queues: Sequence[str] | None, limit: int, tenant_id: int | None = None
+) -> list[Job]:
     """Claim up to `limit` ready jobs in one transaction, in claim order (priority
-    descending, run_after, id), stamping the lease with the database's clock."""
+    descending, run_after, id), stamping the lease with the database's clock. With
+    `tenant_id`, only that tenant's jobs (`jobs.inline`; the ORM path, off the hot path)."""
     if limit <= 0:
         return []
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and tenant_id is None:
         return pg.complete_and_claim(worker_id=worker_id, finished=(), limit=limit, queues=queues)[
             1
         ]
+    ready = Job.objects.ready(queues)
+    if tenant_id is not None:
+        ready = ready.filter(tenant_id=tenant_id)
     with transaction.atomic():
-        ids = list(
-            Job.objects.ready(queues)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
+        ids = list(ready.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if not ids:
             return []
         Job.objects.filter(pk__in=ids).update(

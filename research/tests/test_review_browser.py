@@ -19,11 +19,12 @@ from django.core.management import call_command
 from ats.actors import Actor
 from ats.models import MemberRole, Tenant
 from ats.tests.factories import CompanyFactory, MembershipFactory, RoleFactory, UserFactory
-from research.demo import demo_bundle
 from research.inputs import RunCreate
 from research.models import Bundle, BundleStatus, CompanyDecision, ResearchRun, RunStatus
 from research.services.bundles import bundle_upload
 from research.services.runs import run_create
+
+from .review_bundle import demo_bundle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AGENT = Actor(label="api_key:research-agent")

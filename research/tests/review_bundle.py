@@ -1,19 +1,11 @@
-"""Demo research for `manage.py seed_demo`: a bundle awaiting review, an approved one
-(ingested as soon as a worker runs) and a draft run. Idempotent by idempotency keys."""
+"""A small hand-written bundle for the review page's browser test: six robotics companies
+whose positions the test relies on (the client first, unverified evidence at index 2, a
+probable duplicate at index 3, Lumenbot last)."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, TextIO
-
-from ats.actors import Actor
-from ats.models import Role, Tenant
-from research.inputs import RunCreate
-from research.models import ResearchRun, RunStatus
-from research.services.bundles import bundle_approve, bundle_upload
-from research.services.runs import run_create
-
-ACTOR = Actor.system("seed_demo")
+from typing import Any
 
 ARTICLES = {
     "robotics-weekly": (
@@ -210,31 +202,3 @@ def demo_bundle(
             "companies": companies,
         },
     }
-
-
-def _run(tenant: Tenant, key: str, objective: str) -> ResearchRun:
-    role = Role.objects.for_tenant(tenant).first()
-    run, _ = run_create(
-        tenant=tenant,
-        data=RunCreate(objective=objective, idempotency_key=key, role_id=role.pk if role else None),
-        actor=ACTOR,
-    )
-    return run
-
-
-def seed_demo_runs(*, tenant: Tenant, stdout: TextIO) -> None:
-    review = _run(tenant, "demo-review", "Robotics companies in DACH — awaiting review")
-    if review.status == RunStatus.DRAFT:
-        bundle_upload(
-            run=review,
-            payload=demo_bundle(str(review.pk), with_lumenbot=True, with_duplicate=True),
-            actor=ACTOR,
-        )
-    approved = _run(tenant, "demo-approved", "Robotics companies in DACH — approved")
-    if approved.status == RunStatus.DRAFT:
-        uploaded = bundle_upload(
-            run=approved, payload=demo_bundle(str(approved.pk), with_lumenbot=False), actor=ACTOR
-        )
-        bundle_approve(bundle=uploaded.bundle, actor=ACTOR)
-    _run(tenant, "demo-draft", "Fintech scale-ups in the Nordics (no research yet)")
-    stdout.write("Runs: one awaiting review, one approved (a worker ingests it), one draft")

@@ -1,0 +1,74 @@
+"""`manage.py` misconfigured: one line on stderr saying what to do, exit status 1, never a
+traceback (unless asked for with --traceback). Real child processes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from .subprocess_env import production_env, run_manage
+
+# No database of the test run is used: these run on SQLite too.
+pytestmark = pytest.mark.sqlite
+
+PASSWORD = "s3cret-pw"
+
+
+def _closed_port() -> int:
+    """A port nothing listens on (bound and released: the kernel does not reuse it at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _one_error_line(result: object) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def test_a_url_that_is_not_a_database_url(tmp_path: Path) -> None:
+    env = production_env(tmp_path, DATABASE_URL="postgres//ats@localhost/ats")
+    line = _one_error_line(run_manage("create_api_key", "--help", env=env))
+    assert "DATABASE_URL is not a database URL ('postgres//ats@localhost/ats')" in line
+    assert "postgres://user:password@host:5432/name" in line
+
+
+def test_an_unreachable_database_names_it_without_its_password(tmp_path: Path) -> None:
+    port = _closed_port()
+    url = f"postgres://ats:{PASSWORD}@127.0.0.1:{port}/ats"
+    env = production_env(tmp_path, DATABASE_URL=url)
+    line = _one_error_line(
+        run_manage("create_api_key", "--tenant", "demo", "--role", "analyst", env=env)
+    )
+    assert f"Cannot connect to the database postgres://ats@127.0.0.1:{port}/ats" in line
+    assert "Connection refused" in line and "DATABASE_URL" in line
+    assert PASSWORD not in line
+
+
+def test_production_mode_without_a_secret_key(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+    line = _one_error_line(run_manage("check", env=env))
+    assert "SECRET_KEY is not set" in line and "DEBUG=true" in line
+
+
+def test_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
+    env = production_env(tmp_path)  # a fresh SQLite file: no tables
+    line = _one_error_line(
+        run_manage("create_api_key", "--tenant", "demo", "--role", "analyst", env=env)
+    )
+    assert f"sqlite:///{tmp_path / 'db.sqlite3'} is not migrated (no table ats_tenant)" in line
+    assert "manage.py migrate` first" in line
+
+
+def test_traceback_when_asked_for(tmp_path: Path) -> None:
+    env = production_env(tmp_path, DATABASE_URL="postgres//ats@localhost/ats")
+    result = run_manage("check", "--traceback", env=env)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ImproperlyConfigured" in result.stderr
