@@ -69,11 +69,22 @@ test-packages:
 		echo "ERROR: $$tool is missing and could not be installed; run as root:" >&2; \
 		echo "  apt-get update && apt-get install -y $(TEST_PACKAGES)" >&2; exit 1; }; done
 
+# pytest writes FINISHED when its session ends (conftest.py); a run that exits 0 without it
+# was cut short (a process ended by the code under test) and must not pass.
+FINISHED := var/test/session-finished
+define check-finished
+	@test -f $(FINISHED) || { echo "ERROR: pytest exited without finishing its session: something ended the test process early. Rerun with -v to see the last test." >&2; exit 1; }
+endef
+
 test-postgres: $(VENV)/.test test-packages
-	$(PY) bin/with-test-postgres $(PY) -m pytest $(PYTEST_ARGS)
+	@mkdir -p var/test && rm -f $(FINISHED)
+	ATS_TEST_FINISHED_FILE=$(FINISHED) $(PY) bin/with-test-postgres $(PY) -m pytest $(PYTEST_ARGS)
+	$(check-finished)
 
 test-sqlite: $(VENV)/.test
-	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m sqlite $(PYTEST_ARGS)
+	@mkdir -p var/test && rm -f $(FINISHED)
+	ATS_TEST_FINISHED_FILE=$(FINISHED) DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m sqlite $(PYTEST_ARGS)
+	$(check-finished)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .

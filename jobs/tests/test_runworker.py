@@ -17,6 +17,7 @@ import jobs
 from jobs.models import Job, WorkerProcess
 from jobs.pool import JobThreads
 from jobs.tests.testapp.models import Effect
+from jobs.worker import Worker
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
@@ -66,6 +67,19 @@ def test_the_first_claim_waits_for_every_thread_to_connect(monkeypatch) -> None:
     enqueue_records(5)
     call_command("runworker", "--once", "--concurrency", "2")
     assert Job.objects.filter(status="succeeded").count() == 2
+
+
+def test_abandoned_threads_in_process_raise_instead_of_ending_the_process(monkeypatch) -> None:
+    # `manage.py runworker` ends its process with os._exit when a handler ignored the stop;
+    # called in-process (a test's drain, another command) that would end the caller with
+    # exit code 0, as if all were well.
+    def run_and_leave_a_thread(self: Worker) -> int:
+        self.abandoned_threads = 1
+        return 0
+
+    monkeypatch.setattr(Worker, "run", run_and_leave_a_thread)
+    with pytest.raises(CommandError, match="1 job thread\\(s\\) still inside a handler"):
+        call_command("runworker", "--burst")
 
 
 def test_max_jobs_stops_after_that_many(settings) -> None:

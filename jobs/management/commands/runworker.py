@@ -101,6 +101,13 @@ class Command(BaseCommand):
         except WorkerStartupError as exc:
             raise CommandError(str(exc)) from exc
         if worker.abandoned_threads:
+            if not self._owns_the_process:
+                # Called in-process (call_command: tests, other commands): ending the whole
+                # process would look like a clean exit of whatever called us.
+                raise CommandError(
+                    f"{worker.abandoned_threads} job thread(s) still inside a handler after "
+                    "the worker stopped; their jobs were released."
+                )
             # A handler that ignored the stop is still running in a thread, perhaps inside
             # a C call (a query). Finalizing the interpreter under it would abort the process
             # ("FATAL: exception not rethrown"); its job was already released, so end here.
@@ -108,3 +115,10 @@ class Command(BaseCommand):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+
+    _owns_the_process = False
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # `manage.py runworker`: this command is the process, and may end it.
+        self._owns_the_process = True
+        super().run_from_argv(argv)
