@@ -46,7 +46,8 @@ class JobThreads:
         self._stop = stop
         self._group_limit = group_limit  # how many atomic attempts one transaction takes
         self._upkeep_interval = upkeep_interval
-        self._ready: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
+        # Attempts for the threads; None wakes a waiting thread to look at `stop` (wake_all).
+        self._ready: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self.unstarted = 0  # attempts in the buffer
         self.last_take = time.monotonic()  # when a thread last took one
@@ -66,6 +67,12 @@ class JobThreads:
             )
             self._threads.append(thread)
             thread.start()
+
+    def wake_all(self) -> None:
+        """After `stop` is set: wake every thread that waits for an attempt now. Seen on a
+        loaded machine: a thread in a timed `get` that did not come back for seconds."""
+        for _ in self._threads:
+            self._ready.put(None)
 
     def join(self, timeout: float) -> int:
         """Wait up to `timeout` for the threads to end (after `stop` is set); returns how
@@ -170,6 +177,8 @@ class JobThreads:
             try:
                 attempt = self._ready.get(block, STOP_CHECK_INTERVAL)
             except queue.Empty:
+                attempt = None
+            if attempt is None:
                 if not block or self._stop.is_set():
                     return None
                 continue
@@ -183,9 +192,11 @@ class JobThreads:
         taken = []
         while True:
             try:
-                taken.append(self._ready.get_nowait())
+                attempt = self._ready.get_nowait()
             except queue.Empty:
                 break
+            if attempt is not None:
+                taken.append(attempt)
         with self._lock:
             self.unstarted -= len(taken)
         return taken

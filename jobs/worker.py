@@ -250,6 +250,7 @@ class Worker:
 
     def _stop_threads(self) -> None:
         self._threads_stop.set()
+        self._pool.wake_all()
         self.abandoned_threads = self._pool.join(THREAD_EXIT_TIMEOUT)
         if self.abandoned_threads:
             logger.warning(
