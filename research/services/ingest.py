@@ -239,20 +239,21 @@ def _ingest_sources(
     )
     new = [s for s in data.sources if s.sha256 not in existing]
     if new:
-        Source.objects.bulk_create(
-            [
-                Source(
-                    tenant=tenant,
-                    sha256=s.sha256,
-                    title=s.title or "",
-                    url=str(s.url) if s.url else "",
-                    mime_type=s.mime_type or "",
-                    text=s.content_text,
-                    retrieved_at=s.retrieved_at,
-                    meta=s.meta,
-                )
+        bulk_insert(
+            Source,
+            (
+                {
+                    "tenant_id": tenant.pk,
+                    "sha256": s.sha256,
+                    "title": s.title or "",
+                    "url": str(s.url) if s.url else "",
+                    "mime_type": s.mime_type or "",
+                    "text": s.content_text,
+                    "retrieved_at": s.retrieved_at,
+                    "meta": s.meta,
+                }
                 for s in new
-            ],
+            ),
             # Another run of the tenant may insert the same source concurrently.
             ignore_conflicts=True,
         )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ats.bulk import bulk_insert_with_ids
 from ats.models import Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name, registrable_domain
 
@@ -240,15 +241,15 @@ def create_new_companies(
     for index in first_of_group.values():
         fields = fields_of(index)
         companies.append(
-            Company(
-                tenant=tenant,
-                normalized_name=normalize_company_name(fields["name"]),
-                domain=matches[index].domain,
+            {
+                "tenant_id": tenant.pk,
+                "normalized_name": normalize_company_name(fields["name"]),
+                "domain": matches[index].domain,
                 **fields,
-            )
+            }
         )
-    created = Company.objects.bulk_create(companies)
-    new_ids = {group: company.pk for group, company in zip(first_of_group, created, strict=True)}
+    created = bulk_insert_with_ids(Company, companies)
+    new_ids = dict(zip(first_of_group, created, strict=True))
     return [new_ids[m.new_group] if m.company is None else m.company.id for m in matches]
 
 
