@@ -23,6 +23,7 @@ from django.utils import timezone
 from ats.actors import Actor
 from ats.bulk import bulk_insert
 from ats.errors import ServiceError
+from ats.gc_pause import gc_paused
 from ats.models import AliasType, Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name
 from research.formatting import plural
@@ -98,6 +99,11 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
     `checkpoint` is called between phases; the job passes `raise_if_cancelled`, so a
     cancelled run stops there and the transaction rolls back.
     """
+    with gc_paused():  # tens of thousands of objects are built, and none is garbage
+        return _ingest(bundle=bundle, checkpoint=checkpoint)
+
+
+def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     # Not FOR UPDATE: a cancel must not wait for the whole ingestion (it is seen at the next
     # checkpoint, and the final status update then matches no row).
     lock_run_key_share(bundle.run_id)
@@ -111,7 +117,7 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
         )
     if bundle.tenant_id != run.tenant_id:  # defence in depth: the tenant comes from the run
         raise IngestError(f"Bundle {bundle.pk} does not belong to its run's tenant.")
-    validation = validate_bundle(bundle.payload, expected_run_id=run.pk, max_issues=20)
+    validation = validate_bundle(bundle.payload, expected_run_id=run.pk, max_issues=20, stored=True)
     if not validation.ok:
         summary = "; ".join(f"{e.loc}: {e.msg}" for e in validation.errors[:5])
         raise IngestError(MSG_BUNDLE_INVALID_AT_INGEST.format(errors=summary))
