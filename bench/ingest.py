@@ -266,6 +266,9 @@ def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, An
     phases = dict(seconds)
     phases["other"] = body - started - sum(seconds.values())
     phases["commit"] = ended - body
+    if os.environ.get("BENCH_SLOW_QUERIES"):
+        for query in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:10]:
+            print(f"          {float(query['time']):.3f}s {query['sql'][:150]}")
     return ended - started, ended - body, len(captured), phases, dict(phase_queries), counts
 
 

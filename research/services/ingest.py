@@ -21,7 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from ats.actors import Actor
-from ats.bulk import bulk_insert
+from ats.bulk import bulk_insert, bulk_insert_with_ids
 from ats.errors import ServiceError
 from ats.gc_pause import gc_paused
 from ats.models import AliasType, Company, CompanyAlias, Tenant
@@ -94,7 +94,8 @@ class IngestCounts:
 
 
 def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: None) -> IngestCounts:
-    """Ingest an approved bundle. Must run inside a transaction (the job's).
+    """Ingest an approved bundle. Must run inside a transaction (the job's). The bundle is
+    read again here, payload included (a caller need not load it: `defer("payload")`).
 
     `checkpoint` is called between phases; the job passes `raise_if_cancelled`, so a
     cancelled run stops there and the transaction rolls back.
@@ -398,18 +399,26 @@ def _upsert_prospects(
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
-    bulk_insert(Prospect, to_create)
+    created = bulk_insert_with_ids(Prospect, to_create)
     if to_update:
         Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
     counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
-    counts.prospects_withdrawn = (
-        Prospect.objects.filter(run=run, origin=ProspectOrigin.BUNDLE, status=ProspectStatus.ACTIVE)
-        .exclude(company_id__any=list(by_company))
-        .update(status=ProspectStatus.WITHDRAWN, updated_at=now)
-    )
-    if not to_create:
-        return {company_id: p.pk for company_id, p in existing.items()}
-    return dict(Prospect.objects.filter(run=run).values_list("company_id", "pk"))
+    # Those of an earlier bundle of the run that this one no longer proposes (read above, in
+    # this transaction: only ingestion, serialized per run, creates bundle prospects).
+    withdrawn = [
+        p.pk
+        for p in existing.values()
+        if p.company_id not in by_company
+        and p.origin == ProspectOrigin.BUNDLE
+        and p.status == ProspectStatus.ACTIVE
+    ]
+    if withdrawn:
+        counts.prospects_withdrawn = Prospect.objects.filter(
+            pk__any=withdrawn, status=ProspectStatus.ACTIVE
+        ).update(status=ProspectStatus.WITHDRAWN, updated_at=now)
+    prospect_ids = {company_id: p.pk for company_id, p in existing.items()}
+    prospect_ids |= {row["company_id"]: pk for row, pk in zip(to_create, created, strict=True)}
+    return prospect_ids
 
 
 def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
