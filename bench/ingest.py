@@ -92,6 +92,32 @@ class Repetition:
     phases: dict[str, float]
     phase_queries: dict[str, int]
     rows: dict[str, int] = field(default_factory=dict)
+    # CPU seconds (client process, server backend): less sensitive than the wall clock to
+    # what else runs on the machine. None when the server's processes cannot be read.
+    ingest_cpu: tuple[float, float | None] = (0.0, None)
+    floor_cpu: tuple[float, float | None] = (0.0, None)
+
+
+class _Cpu:
+    """CPU time used by this process and by one PostgreSQL backend (read from /proc when
+    the server runs on this machine)."""
+
+    def __init__(self, backend_pid: int) -> None:
+        self.stat = Path(f"/proc/{backend_pid}/stat")
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def now(self) -> tuple[float, float | None]:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+            server = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
+        except (OSError, IndexError, ValueError):
+            server = None
+        return time.process_time(), server
+
+    def since(self, start: tuple[float, float | None]) -> tuple[float, float | None]:
+        end = self.now()
+        server = None if end[1] is None or start[1] is None else end[1] - start[1]
+        return end[0] - start[0], server
 
 
 def main() -> int:
@@ -243,24 +269,28 @@ def _timed_phases() -> tuple[dict[str, float], dict[str, int], Callable[[], None
     return seconds, queries, restore
 
 
-def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, Any]:
+def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, tuple]:
     """One ingestion as the job runs it: its tenant's scope, one transaction, committed."""
     from ats.tenant_scope import tenant_scope
 
     seconds, phase_queries, restore = _timed_phases()
+    connection.ensure_connection()
+    cpu = _Cpu(connection.connection.info.backend_pid)
     try:
         with CaptureQueriesContext(connection) as captured, tenant_scope({tenant.pk}):
+            cpu_start = cpu.now()
             started = time.perf_counter()
             atomic = transaction.atomic()
             atomic.__enter__()
             try:
-                counts = _ingest_module().bundle_ingest(bundle=bundle)
+                _ingest_module().bundle_ingest(bundle=bundle)
             except BaseException:
                 atomic.__exit__(*sys.exc_info())
                 raise
             body = time.perf_counter()
             atomic.__exit__(None, None, None)
             ended = time.perf_counter()
+            used = cpu.since(cpu_start)
     finally:
         restore()
     phases = dict(seconds)
@@ -269,7 +299,7 @@ def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, An
     if os.environ.get("BENCH_SLOW_QUERIES"):
         for query in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:10]:
             print(f"          {float(query['time']):.3f}s {query['sql'][:150]}")
-    return ended - started, ended - body, len(captured), phases, dict(phase_queries), counts
+    return ended - started, ended - body, len(captured), phases, dict(phase_queries), used
 
 
 def _largest_ids(admin: psycopg.Connection) -> dict[str, int]:
@@ -309,27 +339,32 @@ def _floor(admin: psycopg.Connection, *, tenant_id: int, run_id: Any, after: dic
     for table in WRITTEN:
         admin.execute(f"VACUUM (ANALYZE) {table}")
 
+    cpu = _Cpu(admin.info.backend_pid)
+    cpu_start = cpu.now()
     started = time.perf_counter()
     with admin.transaction():
         for table, (columns, data, _) in dumps.items():
             with admin.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as c:
                 c.write(data)
     seconds = time.perf_counter() - started
+    used = cpu.since(cpu_start)
     for table, (_, _, count) in dumps.items():
         copied = admin.execute(f"SELECT count(*) FROM {table} WHERE {filters[table]}").fetchone()
         if copied[0] != count:
             raise _BenchError(f"the floor copied {copied[0]} rows into {table}, not {count}")
-    return seconds, {table: count for table, (_, _, count) in dumps.items()}
+    return seconds, {table: count for table, (_, _, count) in dumps.items()}, used
 
 
 def _repetition(args: argparse.Namespace, attempt: int, admin: psycopg.Connection) -> Repetition:
     tenant, run, bundle = _prepare(args, attempt)
     after = _largest_ids(admin)
     admin.execute("CHECKPOINT")  # neither measurement pays for the setup's dirty pages
-    seconds, commit, queries, phases, phase_queries, _ = _ingest(bundle, tenant)
+    seconds, commit, queries, phases, phase_queries, ingest_cpu = _ingest(bundle, tenant)
     admin.execute("CHECKPOINT")
-    floor, rows = _floor(admin, tenant_id=tenant.pk, run_id=run.pk, after=after)
-    return Repetition(seconds, floor, commit, queries, phases, phase_queries, rows)
+    floor, rows, floor_cpu = _floor(admin, tenant_id=tenant.pk, run_id=run.pk, after=after)
+    return Repetition(
+        seconds, floor, commit, queries, phases, phase_queries, rows, ingest_cpu, floor_cpu
+    )
 
 
 def _profiled_ingestion(args: argparse.Namespace, attempt: int) -> None:
@@ -357,7 +392,14 @@ def _print_repetition(attempt: int, companies: int, r: Repetition) -> None:
         f"ratio {r.floor / r.ingest:.2f}"
     )
     print(f"        phases: {phases}")
+    print(
+        f"        CPU s (client, server): ingest {_cpu(r.ingest_cpu)} | floor {_cpu(r.floor_cpu)}"
+    )
     print("        rows: " + ", ".join(f"{t} {n:,}" for t, n in r.rows.items()))
+
+
+def _cpu(used: tuple[float, float | None]) -> str:
+    return f"{used[0]:.2f} + {'?' if used[1] is None else f'{used[1]:.2f}'}"
 
 
 def _median(values: list[float]) -> str:
@@ -377,6 +419,14 @@ def _print_summary(companies: int, results: list[Repetition]) -> None:
     print(f"| ingestion, s | {_median([r.ingest for r in results])} |")
     print(f"| floor, s | {_median([r.floor for r in results])} |")
     print(f"| queries | {statistics.median(r.queries for r in results):.0f} |")
+    if all(r.ingest_cpu[1] is not None and r.floor_cpu[1] is not None for r in results):
+        ingest_cpu = [r.ingest_cpu[0] + r.ingest_cpu[1] for r in results]
+        floor_cpu = [r.floor_cpu[0] + r.floor_cpu[1] for r in results]
+        print(f"| ingestion CPU, s (client + server) | {_median(ingest_cpu)} |")
+        print(f"| ingestion CPU, client only, s | {_median([r.ingest_cpu[0] for r in results])} |")
+        print(f"| floor CPU, s (client + server) | {_median(floor_cpu)} |")
+        cpu_ratios = [f / i for f, i in zip(floor_cpu, ingest_cpu, strict=True)]
+        print(f"| ratio of CPU time, floor / ingestion | {_median(cpu_ratios)} |")
     for name in [*PHASES, "other", "commit"]:
         values = [r.phases.get(name, 0.0) for r in results]
         count = statistics.median(r.phase_queries.get(name, 0) for r in results)
