@@ -13,6 +13,7 @@ will do. Reads are bulk: a constant number of queries for any number of proposal
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,11 +41,12 @@ class Proposed:
     domain: str = ""  # a domain or URL; reduced to the registrable domain
     aliases: Sequence[str] = ()
 
-    @property
+    # Cached: matching and grouping read them several times per proposal.
+    @functools.cached_property
     def registrable_domain(self) -> str:
         return registrable_domain(self.domain)
 
-    @property
+    @functools.cached_property
     def name_keys(self) -> list[str]:
         keys = [normalize_company_name(self.name)]
         keys += [normalize_company_name(alias) for alias in self.aliases]
