@@ -1,6 +1,9 @@
-"""ats.bulk on PostgreSQL: COPY through a staging table, under row-level security."""
+"""ats.bulk on PostgreSQL: rows as one JSON document, inserted under row-level security."""
+
+import datetime
 
 import pytest
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 
 from ats.bulk import bulk_insert, bulk_insert_with_ids
@@ -102,3 +105,20 @@ def test_rows_of_another_tenant_are_refused_by_row_level_security(
         bulk_insert_with_ids(Company, company_rows(tenant_b, 2))
 
     assert not Company.objects.exists()
+
+
+def test_timestamps_keep_their_microseconds(tenant_a: Tenant) -> None:
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=datetime.UTC)
+    rows = [{**company_rows(tenant_a, 1)[0], "created_at": when}]
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic():
+        bulk_insert(Company, rows)
+
+    assert Company.objects.get().created_at == when
+
+
+def test_a_name_that_is_no_field_is_refused(tenant_a: Tenant) -> None:
+    rows = [{**company_rows(tenant_a, 1)[0], "nickname": "x"}]
+
+    with pytest.raises(FieldDoesNotExist, match="nickname"), transaction.atomic():
+        bulk_insert(Company, rows)
