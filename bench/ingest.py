@@ -297,6 +297,7 @@ def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, tu
     phases = dict(seconds)
     phases["other"] = body - started - sum(seconds.values())
     phases["commit"] = ended - body
+    phase_queries["other"] = len(captured) - sum(phase_queries.values())
     if os.environ.get("BENCH_SLOW_QUERIES"):
         for query in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:10]:
             print(f"          {float(query['time']):.3f}s {query['sql'][:150]}")
