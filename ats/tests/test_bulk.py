@@ -122,3 +122,13 @@ def test_a_name_that_is_no_field_is_refused(tenant_a: Tenant) -> None:
 
     with pytest.raises(FieldDoesNotExist, match="nickname"), transaction.atomic():
         bulk_insert(Company, rows)
+
+
+def test_text_comes_back_exactly_as_given(tenant_a: Tenant) -> None:
+    name = 'Zürich 😀 "quoted" \\ back\tslash\nnew line \u200b \u00a0 \U0001f600 ‰'
+    rows = [{**company_rows(tenant_a, 1)[0], "name": name, "description": "x" * 10_000}]
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic():
+        bulk_insert(Company, rows)
+
+    assert Company.objects.values_list("name", flat=True).get() == name
