@@ -27,9 +27,11 @@ def bulk_insert(
     model: type[models.Model],
     rows: Iterable[Mapping[str, Any]],
     *,
+    common: Mapping[str, Any] | None = None,
     ignore_conflicts: bool = False,
 ) -> int:
-    """Insert `rows` (field name → value); omitted fields get their model default.
+    """Insert `rows` (field name → value); omitted fields get their model default, or their
+    value in `common` (values every row shares, such as the tenant: sent once).
 
     Rows may name a foreign key by its field ("run") or its column attribute ("run_id"), and
     may name different fields (a metric's value column depends on its type). Returns the
@@ -41,9 +43,10 @@ def bulk_insert(
     if not rows:
         return 0
     connection = connections[router.db_for_write(model)]
+    common = dict(common or {})
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
-            [model(**row) for row in rows], ignore_conflicts=ignore_conflicts
+            [model(**{**common, **row}) for row in rows], ignore_conflicts=ignore_conflicts
         )
         return len(rows)
 
@@ -53,8 +56,10 @@ def bulk_insert(
     if any(pk.attname in row or pk.name in row for row in rows):
         columns.insert(0, pk.column)
     # A field without a default gets what Django would store: "" for text, else NULL. The
-    # defaults travel once, as the record the rows' missing columns are taken from.
+    # defaults and common values travel once, as the record that rows' missing columns
+    # are taken from.
     defaults = {f.column: f.get_default() for f in fields}
+    defaults |= _by_column(model, [common])[0] if common else {}
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(column) for column in columns)
@@ -68,7 +73,12 @@ def bulk_insert(
         return cursor.rowcount if ignore_conflicts else len(rows)
 
 
-def bulk_insert_with_ids(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+def bulk_insert_with_ids(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    common: Mapping[str, Any] | None = None,
+) -> list[int]:
     """`bulk_insert`, returning the new rows' primary keys in the order of `rows`.
 
     On PostgreSQL the keys are taken from the table's sequence in one query before the
@@ -77,7 +87,9 @@ def bulk_insert_with_ids(model: type[models.Model], rows: Sequence[Mapping[str, 
         return []
     connection = connections[router.db_for_write(model)]
     if connection.vendor != "postgresql":
-        created = model._default_manager.bulk_create([model(**row) for row in rows])
+        created = model._default_manager.bulk_create(
+            [model(**{**(common or {}), **row}) for row in rows]
+        )
         return [instance.pk for instance in created]
     pk = model._meta.pk
     with connection.cursor() as cursor:
@@ -86,7 +98,9 @@ def bulk_insert_with_ids(model: type[models.Model], rows: Sequence[Mapping[str, 
             [model._meta.db_table, pk.column, len(rows)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    bulk_insert(model, ({**row, pk.attname: i} for row, i in zip(rows, ids, strict=True)))
+    bulk_insert(
+        model, ({**row, pk.attname: i} for row, i in zip(rows, ids, strict=True)), common=common
+    )
     return ids
 
 

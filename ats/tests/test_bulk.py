@@ -132,3 +132,21 @@ def test_text_comes_back_exactly_as_given(tenant_a: Tenant) -> None:
         bulk_insert(Company, rows)
 
     assert Company.objects.values_list("name", flat=True).get() == name
+
+
+def test_common_values_fill_every_row_unless_a_row_names_its_own(tenant_a: Tenant) -> None:
+    company = Company.objects.create(tenant=tenant_a, name="Acme", normalized_name="acme")
+    rows = [
+        {"alias": "A", "normalized_alias": "a"},
+        {"alias": "B", "normalized_alias": "b", "alias_type": "trade"},
+    ]
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic():
+        bulk_insert(
+            CompanyAlias,
+            rows,
+            common={"tenant": tenant_a, "company_id": company.pk, "alias_type": "legal"},
+        )
+
+    stored = CompanyAlias.objects.order_by("alias").values_list("alias", "alias_type", "company_id")
+    assert list(stored) == [("A", "legal", company.pk), ("B", "trade", company.pk)]

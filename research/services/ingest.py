@@ -382,16 +382,14 @@ def _upsert_prospects(
             "proposal": _proposal_summary(lead),
         }
         prospect = existing.get(company_id)
-        if prospect is None:
+        if prospect is None:  # what all new prospects share goes once, in `common` below
             to_create.append(
                 {
-                    "tenant_id": run.tenant_id,
-                    "run_id": run.pk,
                     "company_id": company_id,
-                    "origin": ProspectOrigin.BUNDLE,
-                    "created_at": now,
-                    "updated_at": now,
-                    **ai,
+                    "name": ai["name"],
+                    "ai_rank": ai["ai_rank"],
+                    "ai_score": ai["ai_score"],
+                    "proposal": ai["proposal"],
                 }
             )
         elif any(getattr(prospect, k) != v for k, v in ai.items()):
@@ -399,7 +397,19 @@ def _upsert_prospects(
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
-    created = bulk_insert_with_ids(Prospect, to_create)
+    created = bulk_insert_with_ids(
+        Prospect,
+        to_create,
+        common={
+            "tenant_id": run.tenant_id,
+            "run_id": run.pk,
+            "origin": ProspectOrigin.BUNDLE,
+            "created_at": now,
+            "updated_at": now,
+            "status": ProspectStatus.ACTIVE,
+            "bundle_id": bundle.pk,
+        },
+    )
     if to_update:
         Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
     counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
@@ -458,10 +468,8 @@ def _add_evidence(
             seen.add(key)
             new.append(
                 {
-                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "source_id": key[1],
-                    "evidence_type": EvidenceType.SNIPPET,
                     "text": item.text,
                     "text_sha256": item.text_sha256,
                     "verification": Verification.VERIFIED
@@ -469,7 +477,11 @@ def _add_evidence(
                     else Verification.UNVERIFIED,
                 }
             )
-    counts.evidence_added = bulk_insert(ProspectEvidence, new)
+    counts.evidence_added = bulk_insert(
+        ProspectEvidence,
+        new,
+        common={"tenant_id": run.tenant_id, "evidence_type": EvidenceType.SNIPPET},
+    )
     counts.unverified_evidence = sum(e["verification"] == Verification.UNVERIFIED for e in new)
 
 
@@ -524,7 +536,6 @@ def _add_metrics(
             seen.add((prospect_id, identity))
             new.append(
                 {
-                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "key": metric.key,
                     "value_type": metric.type,
@@ -537,4 +548,4 @@ def _add_metrics(
                     "identity_sha256": identity,
                 }
             )
-    counts.metrics_added = bulk_insert(ProspectMetric, new)
+    counts.metrics_added = bulk_insert(ProspectMetric, new, common={"tenant_id": run.tenant_id})
