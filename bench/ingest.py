@@ -13,9 +13,13 @@ repetition measures, in one sitting:
   COPY'd into the same tables in one transaction and committed (the deferred foreign-key
   checks included). COPY refuses tables with row-level security, so the floor runs as the
   connecting superuser, which bypasses it: it is what PostgreSQL needs to store these rows.
-It prints the median (min-max) of companies/s, the floor, the ratio floor time / ingestion
-time, each phase's time and queries, and with `--profile` the top functions of a cProfile'd
-extra ingestion. Goals on a 2-core machine: ratio ≥ 0.5 and ≥ 5,000 companies/s.
+It prints the median (min-max) of companies/s, of the floor and of the ratio floor time /
+ingestion time (and the best repetitions'), each phase's time and statements, the CPU time of
+this process and of the server backend for both (read from /proc when the server runs on
+this machine: less sensitive to a shared machine's load than the wall clock), and with
+`--profile` the top functions of a cProfile'd extra ingestion; `BENCH_SLOW_QUERIES=1` adds
+each repetition's slowest statements. Goals on a 2-core machine: ratio ≥ 0.5 and ≥ 5,000
+companies/s. Results and where the time goes: docs/benchmarks.md, "Ingestion".
 
 Run: `make bench` (finds or starts PostgreSQL like `make test`), or
 `DATABASE_URL=postgres://... .venv/bin/python bench/ingest.py [--companies N] [--profile]`.
