@@ -60,6 +60,14 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench.ingest_floor import (  # noqa: E402
+    BenchError,
+    Cpu,
+    copy_floor,
+    largest_ids,
+    superuser_connection,
+)
+
 GOAL_RATE = 5_000
 GOAL_RATIO = 0.5
 # The phases of `research.services.ingest`, by the module attribute timed; the rest of
@@ -73,17 +81,6 @@ PHASES = {
     "prospects": "_upsert_prospects",
     "evidence": "_add_evidence",
     "metrics": "_add_metrics",
-}
-# What ingestion writes, parents first: table → (row filter, its primary key sequence's table).
-# `{tenant}`, `{run}` and `{after}` (the table's largest id before ingestion) are filled in.
-WRITTEN = {
-    "research_source": "tenant_id = {tenant} AND id > {after}",
-    "research_runsource": "run_id = '{run}' AND id > {after}",
-    "ats_company": "tenant_id = {tenant} AND id > {after}",
-    "ats_companyalias": "tenant_id = {tenant} AND id > {after}",
-    "research_prospect": "tenant_id = {tenant} AND id > {after}",
-    "research_prospectevidence": "tenant_id = {tenant} AND id > {after}",
-    "research_prospectmetric": "tenant_id = {tenant} AND id > {after}",
 }
 
 
@@ -101,28 +98,6 @@ class Repetition:
     ingest_cpu: tuple[float, float | None] = (0.0, None)
     floor_cpu: tuple[float, float | None] = (0.0, None)
     floor_commit: float = 0.0
-
-
-class _Cpu:
-    """CPU time used by this process and by one PostgreSQL backend (read from /proc when
-    the server runs on this machine)."""
-
-    def __init__(self, backend_pid: int) -> None:
-        self.stat = Path(f"/proc/{backend_pid}/stat")
-        self.ticks = os.sysconf("SC_CLK_TCK")
-
-    def now(self) -> tuple[float, float | None]:
-        try:
-            fields = self.stat.read_text().rsplit(")", 1)[1].split()
-            server = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
-        except (OSError, IndexError, ValueError):
-            server = None
-        return time.process_time(), server
-
-    def since(self, start: tuple[float, float | None]) -> tuple[float, float | None]:
-        end = self.now()
-        server = None if end[1] is None or start[1] is None else end[1] - start[1]
-        return end[0] - start[0], server
 
 
 def main() -> int:
@@ -149,14 +124,14 @@ def main() -> int:
     print(f"load average before: {_load()}")
     results: list[Repetition] = []
     try:
-        with _superuser_connection(test_name) as admin:
+        with superuser_connection(settings.DATABASES["default"], test_name) as admin:
             for attempt in range(1, args.repeat + 1):
                 result = _repetition(args, attempt, admin)
                 results.append(result)
                 _print_repetition(attempt, args.companies, result)
             if args.profile:
                 _profiled_ingestion(args, args.repeat + 1)
-    except _BenchError as exc:
+    except BenchError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -164,10 +139,6 @@ def main() -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     _print_summary(args.companies, results)
     return 0
-
-
-class _BenchError(Exception):
-    """A setup problem, said in one line."""
 
 
 def _ensure_app_role() -> None:
@@ -178,25 +149,6 @@ def _ensure_app_role() -> None:
     from conftest import _create_test_database_role
 
     _create_test_database_role(settings.DATABASES["default"], role)
-
-
-def _superuser_connection(dbname: str) -> psycopg.Connection:
-    """The connecting user itself (not the tests' role), for what needs to bypass row-level
-    security: reading back and COPYing the floor's rows."""
-    db = settings.DATABASES["default"]
-    params = {"dbname": dbname, "user": db["USER"], "password": db["PASSWORD"]}
-    params |= {"host": db["HOST"], "port": db["PORT"]}
-    conn = psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
-    row = conn.execute(
-        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
-    ).fetchone()
-    if not row or not row[0]:
-        conn.close()
-        raise _BenchError(
-            f"the floor needs COPY into tables with row-level security: connect as a superuser "
-            f"or a BYPASSRLS role (DATABASE_URL's user {db['USER']!r} is neither)"
-        )
-    return conn
 
 
 def _load() -> str:
@@ -280,7 +232,7 @@ def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, tu
 
     seconds, phase_queries, restore = _timed_phases()
     connection.ensure_connection()
-    cpu = _Cpu(connection.connection.info.backend_pid)
+    cpu = Cpu(connection.connection.info.backend_pid)
     try:
         with CaptureQueriesContext(connection) as captured, tenant_scope({tenant.pk}):
             cpu_start = cpu.now()
@@ -308,68 +260,13 @@ def _ingest(bundle: Any, tenant: Any) -> tuple[float, float, int, dict, dict, tu
     return ended - started, ended - body, len(captured), phases, dict(phase_queries), used
 
 
-def _largest_ids(admin: psycopg.Connection) -> dict[str, int]:
-    return {
-        table: admin.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-        for table in WRITTEN
-    }
-
-
-def _floor(admin: psycopg.Connection, *, tenant_id: int, run_id: Any, after: dict) -> tuple:
-    """The rows ingestion wrote, COPY'd back into their tables: (seconds, rows per table)."""
-    filters = {
-        table: where.format(tenant=tenant_id, run=run_id, after=after[table])
-        for table, where in WRITTEN.items()
-    }
-    dumps: dict[str, tuple[str, bytes, int]] = {}
-    for table, where in filters.items():
-        columns = ", ".join(
-            f'"{name}"'
-            for (name,) in admin.execute(
-                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-                "AND NOT attisdropped ORDER BY attnum",
-                [table],
-            )
-        )
-        buffer = io.BytesIO()
-        with admin.cursor().copy(
-            f"COPY (SELECT {columns} FROM {table} WHERE {where}) TO STDOUT (FORMAT binary)"
-        ) as copy:
-            for chunk in copy:
-                buffer.write(chunk)
-        count = admin.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
-        dumps[table] = (columns, buffer.getvalue(), count)
-    with admin.transaction():
-        for table in reversed(WRITTEN):  # children first
-            admin.execute(f"DELETE FROM {table} WHERE {filters[table]}")
-    for table in WRITTEN:
-        admin.execute(f"VACUUM (ANALYZE) {table}")
-
-    cpu = _Cpu(admin.info.backend_pid)
-    cpu_start = cpu.now()
-    started = time.perf_counter()
-    with admin.transaction():
-        for table, (columns, data, _) in dumps.items():
-            with admin.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as c:
-                c.write(data)
-        copied = time.perf_counter()
-    seconds = time.perf_counter() - started
-    commit = started + seconds - copied  # the deferred foreign-key checks, mostly
-    used = cpu.since(cpu_start)
-    for table, (_, _, count) in dumps.items():
-        copied = admin.execute(f"SELECT count(*) FROM {table} WHERE {filters[table]}").fetchone()
-        if copied[0] != count:
-            raise _BenchError(f"the floor copied {copied[0]} rows into {table}, not {count}")
-    return seconds, commit, {table: count for table, (_, _, count) in dumps.items()}, used
-
-
 def _repetition(args: argparse.Namespace, attempt: int, admin: psycopg.Connection) -> Repetition:
     tenant, run, bundle = _prepare(args, attempt)
-    after = _largest_ids(admin)
+    after = largest_ids(admin)
     admin.execute("CHECKPOINT")  # neither measurement pays for the setup's dirty pages
     seconds, commit, queries, phases, phase_queries, ingest_cpu = _ingest(bundle, tenant)
     admin.execute("CHECKPOINT")
-    floor, floor_commit, rows, floor_cpu = _floor(
+    floor, floor_commit, rows, floor_cpu = copy_floor(
         admin, tenant_id=tenant.pk, run_id=run.pk, after=after
     )
     return Repetition(
