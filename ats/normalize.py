@@ -38,9 +38,23 @@ _SPACES_RE = re.compile(r"\s+")
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
+# In ASCII, what `_fold` keeps is letters and digits: every other ASCII character is
+# punctuation, a symbol, a space or a control character (no accents, no format characters).
+_ASCII_NOT_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+
+
 def _fold(text: str) -> str:
     """Casefold, drop accents and invisible characters, turn punctuation, symbols and every
     kind of space into spaces."""
+    # ASCII (the common case) needs none of the per-character Unicode lookups.
+    return _fold_ascii(text) if text.isascii() else _fold_unicode(text)
+
+
+def _fold_ascii(text: str) -> str:
+    return _ASCII_NOT_ALNUM_RE.sub(" ", text.lower().replace("&", " and ")).strip()
+
+
+def _fold_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("&", " and "))
     kept = []
     for char in decomposed:
@@ -117,6 +131,8 @@ def _script(char: str) -> str:
 def mixed_script_letters(name: str) -> tuple[str, str] | None:
     """(letter, script) of the first Cyrillic or Greek letter inside a word that also has
     Latin letters, or None. Words wholly in one script ("Сбербанк", "ソニー Sony") are fine."""
+    if name.isascii():  # Latin letters only
+        return None
     for word in _fold_keep_letters(name).split():
         scripts: dict[str, str] = {}
         for char in word:
@@ -132,7 +148,8 @@ def mixed_script_letters(name: str) -> tuple[str, str] | None:
 def name_skeleton(name: str) -> str:
     """The normalized name with Cyrillic and Greek look-alikes read as Latin letters: two
     names with the same skeleton look the same to a reader."""
-    return normalize_company_name(name).translate(_HOMOGLYPHS)
+    normalized = normalize_company_name(name)
+    return normalized if normalized.isascii() else normalized.translate(_HOMOGLYPHS)
 
 
 def _fold_keep_letters(text: str) -> str:

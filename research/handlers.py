@@ -46,7 +46,8 @@ def _ingest_retried(job: jobs.Job) -> None:
     on_retry=_ingest_retried,
 )
 def ingest_bundle(job: jobs.Job, *, bundle_id: str) -> dict:
-    bundle = Bundle.objects.filter(pk=bundle_id, tenant_id=job.tenant_id).first()
+    # bundle_ingest reads the payload (megabytes of JSON) itself, in its transaction.
+    bundle = Bundle.objects.filter(pk=bundle_id, tenant_id=job.tenant_id).defer("payload").first()
     if bundle is None:
         raise jobs.PermanentError(f"Bundle {bundle_id} does not exist in the job's tenant.")
     try:

@@ -21,8 +21,9 @@ from typing import Any
 from django.utils import timezone
 
 from ats.actors import Actor
-from ats.bulk import bulk_insert
+from ats.bulk import bulk_insert, bulk_insert_with_ids
 from ats.errors import ServiceError
+from ats.gc_pause import gc_paused
 from ats.models import AliasType, Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name
 from research.formatting import plural
@@ -93,11 +94,17 @@ class IngestCounts:
 
 
 def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: None) -> IngestCounts:
-    """Ingest an approved bundle. Must run inside a transaction (the job's).
+    """Ingest an approved bundle. Must run inside a transaction (the job's). The bundle is
+    read again here, payload included (a caller need not load it: `defer("payload")`).
 
     `checkpoint` is called between phases; the job passes `raise_if_cancelled`, so a
     cancelled run stops there and the transaction rolls back.
     """
+    with gc_paused():  # tens of thousands of objects are built, and none is garbage
+        return _ingest(bundle=bundle, checkpoint=checkpoint)
+
+
+def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     # Not FOR UPDATE: a cancel must not wait for the whole ingestion (it is seen at the next
     # checkpoint, and the final status update then matches no row).
     lock_run_key_share(bundle.run_id)
@@ -111,7 +118,7 @@ def bundle_ingest(*, bundle: Bundle, checkpoint: Callable[[], None] = lambda: No
         )
     if bundle.tenant_id != run.tenant_id:  # defence in depth: the tenant comes from the run
         raise IngestError(f"Bundle {bundle.pk} does not belong to its run's tenant.")
-    validation = validate_bundle(bundle.payload, expected_run_id=run.pk, max_issues=20)
+    validation = validate_bundle(bundle.payload, expected_run_id=run.pk, max_issues=20, stored=True)
     if not validation.ok:
         summary = "; ".join(f"{e.loc}: {e.msg}" for e in validation.errors[:5])
         raise IngestError(MSG_BUNDLE_INVALID_AT_INGEST.format(errors=summary))
@@ -239,20 +246,21 @@ def _ingest_sources(
     )
     new = [s for s in data.sources if s.sha256 not in existing]
     if new:
-        Source.objects.bulk_create(
-            [
-                Source(
-                    tenant=tenant,
-                    sha256=s.sha256,
-                    title=s.title or "",
-                    url=str(s.url) if s.url else "",
-                    mime_type=s.mime_type or "",
-                    text=s.content_text,
-                    retrieved_at=s.retrieved_at,
-                    meta=s.meta,
-                )
+        bulk_insert(
+            Source,
+            (
+                {
+                    "tenant_id": tenant.pk,
+                    "sha256": s.sha256,
+                    "title": s.title or "",
+                    "url": str(s.url) if s.url else "",
+                    "mime_type": s.mime_type or "",
+                    "text": s.content_text,
+                    "retrieved_at": s.retrieved_at,
+                    "meta": s.meta,
+                }
                 for s in new
-            ],
+            ),
             # Another run of the tenant may insert the same source concurrently.
             ignore_conflicts=True,
         )
@@ -374,16 +382,14 @@ def _upsert_prospects(
             "proposal": _proposal_summary(lead),
         }
         prospect = existing.get(company_id)
-        if prospect is None:
+        if prospect is None:  # what all new prospects share goes once, in `common` below
             to_create.append(
                 {
-                    "tenant_id": run.tenant_id,
-                    "run_id": run.pk,
                     "company_id": company_id,
-                    "origin": ProspectOrigin.BUNDLE,
-                    "created_at": now,
-                    "updated_at": now,
-                    **ai,
+                    "name": ai["name"],
+                    "ai_rank": ai["ai_rank"],
+                    "ai_score": ai["ai_score"],
+                    "proposal": ai["proposal"],
                 }
             )
         elif any(getattr(prospect, k) != v for k, v in ai.items()):
@@ -391,18 +397,38 @@ def _upsert_prospects(
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
-    bulk_insert(Prospect, to_create)
+    created = bulk_insert_with_ids(
+        Prospect,
+        to_create,
+        common={
+            "tenant_id": run.tenant_id,
+            "run_id": run.pk,
+            "origin": ProspectOrigin.BUNDLE,
+            "created_at": now,
+            "updated_at": now,
+            "status": ProspectStatus.ACTIVE,
+            "bundle_id": bundle.pk,
+        },
+    )
     if to_update:
         Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
     counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
-    counts.prospects_withdrawn = (
-        Prospect.objects.filter(run=run, origin=ProspectOrigin.BUNDLE, status=ProspectStatus.ACTIVE)
-        .exclude(company_id__any=list(by_company))
-        .update(status=ProspectStatus.WITHDRAWN, updated_at=now)
-    )
-    if not to_create:
-        return {company_id: p.pk for company_id, p in existing.items()}
-    return dict(Prospect.objects.filter(run=run).values_list("company_id", "pk"))
+    # Those of an earlier bundle of the run that this one no longer proposes (read above, in
+    # this transaction: only ingestion, serialized per run, creates bundle prospects).
+    withdrawn = [
+        p.pk
+        for p in existing.values()
+        if p.company_id not in by_company
+        and p.origin == ProspectOrigin.BUNDLE
+        and p.status == ProspectStatus.ACTIVE
+    ]
+    if withdrawn:
+        counts.prospects_withdrawn = Prospect.objects.filter(
+            pk__any=withdrawn, status=ProspectStatus.ACTIVE
+        ).update(status=ProspectStatus.WITHDRAWN, updated_at=now)
+    prospect_ids = {company_id: p.pk for company_id, p in existing.items()}
+    prospect_ids |= {row["company_id"]: pk for row, pk in zip(to_create, created, strict=True)}
+    return prospect_ids
 
 
 def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
@@ -442,10 +468,8 @@ def _add_evidence(
             seen.add(key)
             new.append(
                 {
-                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "source_id": key[1],
-                    "evidence_type": EvidenceType.SNIPPET,
                     "text": item.text,
                     "text_sha256": item.text_sha256,
                     "verification": Verification.VERIFIED
@@ -453,7 +477,11 @@ def _add_evidence(
                     else Verification.UNVERIFIED,
                 }
             )
-    counts.evidence_added = bulk_insert(ProspectEvidence, new)
+    counts.evidence_added = bulk_insert(
+        ProspectEvidence,
+        new,
+        common={"tenant_id": run.tenant_id, "evidence_type": EvidenceType.SNIPPET},
+    )
     counts.unverified_evidence = sum(e["verification"] == Verification.UNVERIFIED for e in new)
 
 
@@ -508,7 +536,6 @@ def _add_metrics(
             seen.add((prospect_id, identity))
             new.append(
                 {
-                    "tenant_id": run.tenant_id,
                     "prospect_id": prospect_id,
                     "key": metric.key,
                     "value_type": metric.type,
@@ -521,4 +548,4 @@ def _add_metrics(
                     "identity_sha256": identity,
                 }
             )
-    counts.metrics_added = bulk_insert(ProspectMetric, new)
+    counts.metrics_added = bulk_insert(ProspectMetric, new, common={"tenant_id": run.tenant_id})

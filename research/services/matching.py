@@ -13,11 +13,13 @@ will do. Reads are bulk: a constant number of queries for any number of proposal
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from ats.bulk import bulk_insert_with_ids
 from ats.models import Company, CompanyAlias, Tenant
 from ats.normalize import normalize_company_name, registrable_domain
 
@@ -39,11 +41,12 @@ class Proposed:
     domain: str = ""  # a domain or URL; reduced to the registrable domain
     aliases: Sequence[str] = ()
 
-    @property
+    # Cached: matching and grouping read them several times per proposal.
+    @functools.cached_property
     def registrable_domain(self) -> str:
         return registrable_domain(self.domain)
 
-    @property
+    @functools.cached_property
     def name_keys(self) -> list[str]:
         keys = [normalize_company_name(self.name)]
         keys += [normalize_company_name(alias) for alias in self.aliases]
@@ -240,15 +243,15 @@ def create_new_companies(
     for index in first_of_group.values():
         fields = fields_of(index)
         companies.append(
-            Company(
-                tenant=tenant,
-                normalized_name=normalize_company_name(fields["name"]),
-                domain=matches[index].domain,
+            {
+                "tenant_id": tenant.pk,
+                "normalized_name": normalize_company_name(fields["name"]),
+                "domain": matches[index].domain,
                 **fields,
-            )
+            }
         )
-    created = Company.objects.bulk_create(companies)
-    new_ids = {group: company.pk for group, company in zip(first_of_group, created, strict=True)}
+    created = bulk_insert_with_ids(Company, companies)
+    new_ids = dict(zip(first_of_group, created, strict=True))
     return [new_ids[m.new_group] if m.company is None else m.company.id for m in matches]
 
 
