@@ -32,13 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run as a script, this file's directory comes first on sys.path, where bench/queue.py would
+# stand in for the standard library's `queue`: the project's root takes its place.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import lxml.html
 import trafilatura
-from extraction_corpus import build_corpus
 
+from bench.extraction_corpus import build_corpus
 from research.sources.extract import EXTRACTOR_VERSION, extract
 
 ROOT = Path(__file__).resolve().parents[1]
