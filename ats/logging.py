@@ -71,5 +71,8 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
             # SQL statements carry their parameters: session keys, password and key hashes.
             # Never logged, whatever LOG_LEVEL says (Django writes them only with DEBUG on).
             "django.db.backends": {"level": "INFO"},
+            # trafilatura warns "discarding data: None" for every page part it drops: that is
+            # extraction working, not a problem; its errors still come through.
+            "trafilatura": {"level": "ERROR"},
         },
     }

@@ -119,3 +119,12 @@ def test_log_lines_outside_requests_have_no_request_id() -> None:
     assert inside["request_id"] == "job-7"
     assert inside["job_id"] == 7
     assert request_context.current_request_id() is None
+
+
+def test_trafilaturas_routine_warnings_stay_out_of_the_log() -> None:
+    # "discarding data: None" for every page part it drops: extraction working, not news.
+    with captured_logs("console") as stream:
+        logging.getLogger("trafilatura.core").warning("discarding data: None")
+        logging.getLogger("trafilatura.core").error("real trouble")
+    assert "discarding data" not in stream.getvalue()
+    assert "real trouble" in stream.getvalue()
