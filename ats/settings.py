@@ -159,7 +159,7 @@ def _database() -> dict:
         if not config.get("ENGINE"):  # an unknown scheme, or no URL at all
             raise ValueError(config)
     except (KeyError, ValueError):
-        url = env.str("DATABASE_URL", default="")
+        url = env.str("DATABASE_URL", default=default)
         raise ImproperlyConfigured(MSG_DATABASE_URL.format(url=masked_url(url))) from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         name = Path(config["NAME"])
