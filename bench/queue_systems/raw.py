@@ -13,7 +13,7 @@ import sys
 import psycopg
 
 from .base import System, emit, paced, timed_enqueue
-from .ours import JOBS_TABLE_PENDING, JOBS_TABLE_RESET
+from .ours import JOBS_TABLE_PENDING, JOBS_TABLE_RESET, SETTINGS
 from .stamps import stamp
 
 CLAIM = """
@@ -32,8 +32,9 @@ WHERE id = ANY(%(ids)s)
 """
 INSERT = """
 INSERT INTO jobs (queue, job_type, payload, priority, status, attempts, max_attempts,
-    run_after, fencing_token, locked_by, cancel_requested, errors, created_at)
-SELECT 'default', %(job_type)s, payload, 0, 'queued', 0, 3, now(), 0, '', false, '[]', now()
+    run_after, fencing_token, locked_by, cancel_requested, errors, request_id, created_at)
+SELECT 'default', %(job_type)s, payload, 0, 'queued', 0, 3, now(), 0, '', false, '[]', '',
+    now()
 FROM unnest(%(payloads)s::text[]::jsonb[]) AS payload
 """
 
@@ -48,6 +49,8 @@ def system(claim: int) -> System:
         worker_argv=("-m", __name__, "worker", str(claim)),
         pending_sql=JOBS_TABLE_PENDING,
         reset_sql=JOBS_TABLE_RESET,
+        # Its `setup` migrates our schema: with the benchmark's settings, as ours does.
+        worker_env={"DJANGO_SETTINGS_MODULE": SETTINGS},
         config=(
             f"psycopg {psycopg.__version__}, one autocommit connection, claim {claim} per "
             "statement, complete each batch in one statement, LISTEN when idle"
