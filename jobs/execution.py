@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -51,7 +51,6 @@ class Attempt:
 
     job: Job
     handler: JobHandler | None = None
-    claimed: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
     cancel_requested: bool = False

@@ -20,12 +20,11 @@ from collections.abc import Iterator
 from functools import partial
 
 from django.db import transaction
-from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .selectors import live_workers, queue_depths
+from .selectors import db_now, live_workers, queue_depths
 from .signals import AttemptRecord
 
 logger = logging.getLogger(__name__)
@@ -148,7 +147,7 @@ class QueueCollector(Collector):
     """The queue as the database has it now (two queries per scrape)."""
 
     def collect(self) -> Iterator[Metric]:
-        now = timezone.now()
+        now = db_now()  # the queue's timestamps are the database's, not this host's
         workers = live_workers(now)
         depths = {depth.queue: depth for depth in queue_depths(now, workers)}
         # Queues that live workers name explicitly show up at zero rather than disappear.

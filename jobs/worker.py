@@ -53,8 +53,7 @@ from .wakeup import Listener
 
 logger = logging.getLogger(__name__)
 
-# The main loop looks at its stop flag at least every STOP_CHECK_INTERVAL while it waits
-# (the signal handler only sets a flag: taking locks in a signal handler can deadlock).
+# How long the start waits for the heartbeat's and listener's connections and the job threads'.
 LISTENER_READY_TIMEOUT = 5.0
 # Prefetch and group commit only while recent handlers are this short (an EWMA of their
 # durations), so that a long job never holds short ones in this worker's buffer.

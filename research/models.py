@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from ats.models import TenantQuerySet, TenantScopedModel
 
@@ -70,7 +71,8 @@ class ResearchRun(TenantScopedModel):
         indexes = [models.Index(fields=["tenant", "status", "-created_at"])]
 
     def __str__(self) -> str:
-        return self.objective[:80] or str(self.id)
+        # Titles and breadcrumbs: cut with an ellipsis, never silently mid-word.
+        return Truncator(self.objective).chars(80) or str(self.id)
 
 
 class BundleStatus(models.TextChoices):

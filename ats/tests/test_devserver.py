@@ -4,6 +4,7 @@ Every wait polls with a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -113,6 +114,7 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
         stderr=subprocess.STDOUT,
         start_new_session=True,  # a terminal of its own: our SIGHUP reaches it alone
     )
+    family: set[int] = set()
     try:
         wait_for(lambda: healthy(port), "gunicorn to answer /healthz")
         wait_for(WorkerProcess.objects.exists, "the job worker to register")
@@ -130,8 +132,12 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
         assert "Stopping (terminal closed)" in output
         assert "stopped: 0 succeeded, 0 failed" in output  # the worker's graceful stop
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
+        # The children run in sessions of their own: killing the devserver's group would not
+        # reach them, and a worker left behind would take later tests' jobs.
+        for pid in [server.pid, *family]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        server.wait(timeout=DEADLINE)
         log.close()
 
 

@@ -167,14 +167,10 @@ def test_jobs_failed_counts_failures_not_retries(settings) -> None:
 
 
 def test_an_unexpected_error_in_the_loop_still_releases_claimed_jobs(monkeypatch, tmp_path) -> None:
-    from jobs.worker import Worker
-
     job = jobs.enqueue("testapp.hold", {"until": str(tmp_path / "never")})
     original = Worker._claim_size
-    calls = []
 
     def broken(self: Worker) -> int:
-        calls.append(1)
         if Job.objects.filter(pk=job.pk, status="running").exists():
             raise RuntimeError("the loop broke")
         return original(self)

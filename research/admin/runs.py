@@ -9,12 +9,10 @@ from django.contrib import admin
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
 from ats.actors import Actor
-from ats.admin import TenantScopedAdmin, TenantScopedInline
+from ats.admin import TenantScopedAdmin, TenantScopedInline, ago
 from ats.models import MemberRole
 from jobs.models import Job
 from research.formatting import actor_display, event_phrase, when
@@ -121,11 +119,7 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
 
     @admin.display(description="age", ordering="created_at")
     def age(self, run: ResearchRun) -> str:
-        return format_html(
-            '<span title="{}">{}</span>',
-            when(run.created_at),
-            f"{timesince(run.created_at, timezone.now(), depth=1)} ago",
-        )
+        return format_html('<span title="{}">{}</span>', when(run.created_at), ago(run.created_at))
 
     @admin.display(description="")
     def review(self, run: ResearchRun) -> str:

@@ -28,7 +28,6 @@ from research.formatting import plural
 from research.inputs import CompanyDecisionInput, RunCreate
 from research.models import (
     Bundle,
-    BundleStatus,
     Prospect,
     ProspectStatus,
     ResearchRun,
@@ -307,15 +306,15 @@ def _sources(tenant: Tenant, role: Role) -> bool:
 
 def describe(run: ResearchRun) -> str:
     """The run's state in a few words, read from the database."""
-    prospects = Prospect.objects.filter(run=run, status=ProspectStatus.ACTIVE).count()
     if run.status == RunStatus.NEEDS_REVIEW:
-        bundle = Bundle.objects.filter(run=run, status=BundleStatus.PENDING_REVIEW).first()
+        bundle = Bundle.objects.filter(run=run).pending().first()
         if bundle is None:
             return "awaiting review"
         page = reverse("admin:research_researchrun_review", args=[run.pk])
         return f"awaiting review at {page}: {_review_summary(bundle)}"
     if run.status == RunStatus.FAILED:
         return f"failed: {run.last_error}"
+    prospects = Prospect.objects.filter(run=run, status=ProspectStatus.ACTIVE).count()
     classified = RunSource.objects.filter(run=run).exclude(decision="")
     if classified.exists():
         decisions = classified.aggregate(

@@ -29,6 +29,7 @@ from research.models import (
 )
 
 from .events import event_record
+from .locks import lock_run
 from .matching import MatchKind, Proposed, create_new_companies, match_companies
 
 LIST_JOB_TYPE = "research.ingest_list"
@@ -174,9 +175,7 @@ def list_ingest(
     resolve and reported as ambiguous."""
     entries = parse_list(source.text, fmt=fmt)
     # One writer of the run's prospects at a time (bundle ingestion locks the run too).
-    run = (
-        ResearchRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run.pk)
-    )
+    run = lock_run(run.pk)
     tenant = run.tenant
     matches = match_companies(
         tenant=tenant, proposals=[Proposed(name=e.name, domain=e.domain) for e in entries]

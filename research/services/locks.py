@@ -23,3 +23,11 @@ def lock_run_key_share(run_id: Any) -> None:
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} FOR KEY SHARE", params)
+
+
+def lock_run(run_id: Any) -> ResearchRun:
+    """The run, locked `FOR UPDATE` until the transaction ends, with its tenant loaded."""
+    # `of`: the run's row only, not its tenant's, which every run of the firm shares.
+    return (
+        ResearchRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_id)
+    )

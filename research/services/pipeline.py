@@ -42,6 +42,7 @@ from research.models import (
 )
 
 from .events import event_record
+from .locks import lock_run
 from .status import InvalidTransition, run_transition
 from .steps import (
     CLASSIFY,
@@ -121,13 +122,6 @@ def _active_keys(tenant_id: int, keys: Iterable[str]) -> set[str]:
 
 
 # --- locks and look-ups ------------------------------------------------------------------
-
-
-def lock_run(run_id: Any) -> ResearchRun:
-    # `of`: the run's row only, not its tenant's, which every run of the firm shares.
-    return (
-        ResearchRun.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=run_id)
-    )
 
 
 def lock_sources(queryset: Any) -> list[Source]:
