@@ -313,6 +313,8 @@ JOBS_RETRY_BASE = env.float("JOBS_RETRY_BASE", default=30.0)
 JOBS_RETRY_MAX = env.float("JOBS_RETRY_MAX", default=3600.0)
 # Seconds a stopping worker gives running jobs before releasing them to the queue.
 JOBS_SHUTDOWN_GRACE = env.float("JOBS_SHUTDOWN_GRACE", default=30.0)
+# Off behind PgBouncer in transaction mode before 1.21 (docs/operating.md).
+JOBS_PREPARED_STATEMENTS = env.bool("JOBS_PREPARED_STATEMENTS", default=True)
 
 # Django Tasks (`@task` functions) are stored as jobs and run by `manage.py runworker`.
 # An empty QUEUES list accepts any queue name.

@@ -3,7 +3,6 @@ them with `override_settings` and worker processes with the environment (SPEC §
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,12 +34,6 @@ def queue_settings() -> QueueSettings:
 
 
 def prepared_statements() -> bool:
-    """Whether the worker's hot-path statements are named prepared statements:
-    `JOBS_PREPARED_STATEMENTS` (a setting, else the environment), on by default. Turn it off
-    behind PgBouncer in transaction mode before 1.21."""
-    value = getattr(settings, "JOBS_PREPARED_STATEMENTS", None)
-    if value is None:
-        value = os.environ.get("JOBS_PREPARED_STATEMENTS", "true")
-    if isinstance(value, str):
-        return value.strip().lower() not in {"0", "false", "no", "off"}
-    return bool(value)
+    """Whether the worker's hot-path statements are named prepared statements
+    (`JOBS_PREPARED_STATEMENTS`, on by default)."""
+    return bool(getattr(settings, "JOBS_PREPARED_STATEMENTS", True))

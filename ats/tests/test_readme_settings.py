@@ -170,7 +170,7 @@ def test_the_parsers_find_what_is_known() -> None:
     reads = env_reads()
     for name in ("DATABASE_URL", "CACHE_URL", "RATE_LIMIT_API_KEY", "NUM_PROXIES", "LOG_FORMAT"):
         assert name in reads, name
-    assert reads["JOBS_PREPARED_STATEMENTS"].defaults == ["true"]  # os.environ.get in jobs/conf
+    assert reads["JOBS_PREPARED_STATEMENTS"].defaults == [True]  # env.bool
     assert reads["JOBS_LEASE_TIMEOUT"].defaults == [60.0]
     assert "PROMETHEUS_MULTIPROC_DIR" in reads
     assert len(documented()) >= 30

@@ -1,7 +1,7 @@
 """Every state change of a job (SPEC §4, §6), each a conditional update.
 
 - `queueing`: the public API other apps call: `enqueue`, `enqueue_many`, `cancel`, `retry`
-  (exported as `jobs.enqueue` ...), and pruning (`prune`; `prunable_jobs`,
+  (exported as `jobs.enqueue` ...), and pruning (`prunable_jobs`,
   `delete_finished_jobs`, `forget_workers` for `manage.py prune_jobs`).
 - `attempts`: the worker's side: claim, heartbeat, complete, fail, cancel, release and
   reclaim attempts, every update fenced by the attempt.
@@ -22,7 +22,6 @@ from .queueing import (
     enqueue_many,
     forget_workers,
     prunable_jobs,
-    prune,
     retry,
 )
 
@@ -33,6 +32,5 @@ __all__ = [
     "enqueue_many",
     "forget_workers",
     "prunable_jobs",
-    "prune",
     "retry",
 ]

@@ -1,12 +1,13 @@
 """The public API of the queue: `enqueue`, `enqueue_many`, `cancel`, `retry` (exported as
-`jobs.enqueue` ...) and `prune`. Other apps, the admin and the API call these."""
+`jobs.enqueue` ...) and pruning (`prunable_jobs`, `delete_finished_jobs`, `forget_workers`).
+Other apps, the admin and the API call these."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -303,22 +304,6 @@ def retry(job: Job) -> Job:
         raise Conflict(MSG_CANNOT_RETRY.format(job_id=job.pk, status=job.status))
     logger.info("Job %s #%s queued again.", job.job_type, job.pk)
     return job
-
-
-def prune(
-    *, older_than: timedelta, include_failed: bool = False, batch_size: int = 1_000
-) -> Iterator[int]:
-    """Delete jobs that finished before now - older_than, in batches; yields each batch's
-    count. Succeeded and cancelled jobs, failed ones only with `include_failed`; never a
-    queued or running job. Also forgets workers not seen since the cutoff.
-
-    `manage.py prune_jobs` walks the same rows with the backfill conventions (dry run,
-    tenant, checkpoint, progress) through `prunable_jobs` and `delete_finished_jobs`."""
-    cutoff = timezone.now() - older_than
-    forget_workers(cutoff=cutoff)
-    finished = prunable_jobs(cutoff=cutoff, include_failed=include_failed)
-    while ids := list(finished.order_by("id").values_list("pk", flat=True)[:batch_size]):
-        yield delete_finished_jobs(ids=ids, cutoff=cutoff, include_failed=include_failed)
 
 
 def prunable_jobs(

@@ -6,6 +6,7 @@ import math
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -162,11 +163,11 @@ def test_prune_deletes_only_old_finished_jobs(db: None) -> None:
     recent = jobs.enqueue("testapp.hold")
     Job.objects.filter(pk=recent.pk).update(status="succeeded", finished_at=timezone.now())
 
-    deleted = list(services.prune(older_than=timedelta(days=7), batch_size=1))
-    assert deleted == [1, 1]
+    call_command("prune_jobs", "--older-than", "7d", "--batch-size", "1")
     remaining = set(Job.objects.values_list("status", flat=True))
     assert remaining == {"queued", "running", "failed", "succeeded"}
-    assert sum(services.prune(older_than=timedelta(days=7), include_failed=True)) == 1
+    assert Job.objects.filter(status="succeeded").get().pk == recent.pk
+    call_command("prune_jobs", "--older-than", "7d", "--include-failed")
     assert not Job.objects.filter(status="failed").exists()
     assert Job.objects.filter(pk=recent.pk).exists()
 
