@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.tests.utils import subprocess_env
+from jobs.tests.utils import WorkerRun, subprocess_env
 from research.models import CompanyDecision, Prospect, ResearchRun, RunStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,13 +43,7 @@ def test_the_api_guide_runs_as_written(live_server, tmp_path: Path) -> None:
     # (bundle.json, prospects.csv) go to a scratch directory.
     (tmp_path / "docs").symlink_to(ROOT / "docs")
     (tmp_path / "manage.py").symlink_to(ROOT / "manage.py")
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "runworker", "--concurrency", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = WorkerRun(["--concurrency", "2"], tmp_path / "worker.log", env)
     try:
         result = subprocess.run(
             ["bash", "-c", guide_script()],
@@ -59,11 +53,12 @@ def test_the_api_guide_runs_as_written(live_server, tmp_path: Path) -> None:
             text=True,
             timeout=240,
         )
+        worker.send()
+        worker.wait()
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        worker.stop()
     output = result.stdout
-    assert result.returncode == 0, f"{output}\n{result.stderr}"
+    assert result.returncode == 0, f"{output}\n{result.stderr}\nWorker:\n{worker.output()}"
     assert '"already_accepted": false' in output
     assert "400\nproposal_json.companies.0.source_sha256s.0" in output  # the broken bundle
     assert "\n409\n" in output  # approving a decided bundle again
