@@ -365,8 +365,11 @@ def _upsert_prospects(
                     "name": companies[other].name,
                 }
             )
-    existing = {p.company_id: p for p in Prospect.objects.filter(run=run)}
+    # No ordering: the model's default sorts through the run, a join for nothing here.
+    existing = {p.company_id: p for p in Prospect.objects.filter(run=run).order_by()}
     now = timezone.now()
+    # What every prospect of this bundle shares: written once for new prospects (`common`).
+    shared = {"status": ProspectStatus.ACTIVE, "bundle_id": bundle.pk}
     to_create, to_update = [], []
     for company_id, indexes in by_company.items():
         proposals = [companies[i] for i in indexes]
@@ -377,23 +380,15 @@ def _upsert_prospects(
             "name": lead.name,
             "ai_rank": min(ranks) if ranks else None,
             "ai_score": max(scores) if scores else None,
-            "status": ProspectStatus.ACTIVE,
-            "bundle_id": bundle.pk,
             "proposal": _proposal_summary(lead),
         }
         prospect = existing.get(company_id)
-        if prospect is None:  # what all new prospects share goes once, in `common` below
-            to_create.append(
-                {
-                    "company_id": company_id,
-                    "name": ai["name"],
-                    "ai_rank": ai["ai_rank"],
-                    "ai_score": ai["ai_score"],
-                    "proposal": ai["proposal"],
-                }
-            )
-        elif any(getattr(prospect, k) != v for k, v in ai.items()):
-            for k, v in ai.items():
+        if prospect is None:
+            to_create.append({"company_id": company_id, **ai})
+            continue
+        wanted = {**ai, **shared}
+        if any(getattr(prospect, k) != v for k, v in wanted.items()):
+            for k, v in wanted.items():
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
@@ -406,12 +401,11 @@ def _upsert_prospects(
             "origin": ProspectOrigin.BUNDLE,
             "created_at": now,
             "updated_at": now,
-            "status": ProspectStatus.ACTIVE,
-            "bundle_id": bundle.pk,
+            **shared,
         },
     )
     if to_update:
-        Prospect.objects.bulk_update(to_update, [*ai, "updated_at"])
+        Prospect.objects.bulk_update(to_update, [*wanted, "updated_at"])  # same keys each time
     counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
     # Those of an earlier bundle of the run that this one no longer proposes (read above, in
     # this transaction: only ingestion, serialized per run, creates bundle prospects).
