@@ -24,6 +24,13 @@ class AnyOf(Lookup):
             return In(self.lhs, self.rhs).as_sql(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
+        if values and all(type(value) is int for value in values):
+            # psycopg adapts a list element by element in Python (~2 ms per 1,000 ids);
+            # ids are joined into the array's text in C.
+            return f"{lhs_sql} = ANY(%s::bigint[])", [
+                *lhs_params,
+                "{" + ",".join(map(str, values)) + "}",
+            ]
         return f"{lhs_sql} = ANY(%s)", [*lhs_params, values]
 
 
