@@ -13,7 +13,10 @@ come back only from `bulk_insert_with_ids`, which takes them from the table's se
 
 from __future__ import annotations
 
+import datetime
 import decimal
+import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +40,7 @@ def bulk_insert(
     number of rows inserted. Constraint violations raise IntegrityError like any insert, so
     callers keep their transaction all-or-nothing; with `ignore_conflicts`, a row that
     violates a unique constraint is skipped instead (and not counted on PostgreSQL).
+    Numbers must be finite: JSON has no NaN, and orjson writes one as null.
     """
     rows = list(rows)
     if not rows:
@@ -124,15 +128,24 @@ def _by_column(model: type[models.Model], rows: list[Mapping[str, Any]]) -> list
 
 
 def _json(value: Any) -> str:
-    # orjson writes dates, times and UUIDs as PostgreSQL reads them (ISO 8601, microseconds
-    # kept). It writes a NaN or an infinity as null, where json.dumps could refuse them:
-    # callers pass validated values (a bundle's numbers are checked finite).
-    return orjson.dumps(value, default=_json_value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        # orjson writes dates, times and UUIDs as PostgreSQL reads them (ISO 8601,
+        # microseconds kept).
+        return orjson.dumps(value, default=_json_value, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses: integers beyond 64 bits, which free-form JSON may hold, and
+        # values of no JSON type (the standard library then says which).
+        return json.dumps(value, default=_json_value, allow_nan=False, separators=(",", ":"))
+
+
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def _json_value(value: Any) -> Any:
-    """What orjson cannot write itself, as PostgreSQL reads it from JSON text."""
-    if isinstance(value, decimal.Decimal):
+    """What neither library writes itself, as PostgreSQL reads it from JSON text."""
+    if isinstance(value, datetime.date | datetime.time):  # datetime is a date
+        return value.isoformat()  # with microseconds, unlike DjangoJSONEncoder
+    if isinstance(value, uuid.UUID | decimal.Decimal):
         return str(value)
     if isinstance(value, models.Model):
         return value.pk

@@ -24,14 +24,22 @@ class AnyOf(Lookup):
             return In(self.lhs, self.rhs).as_sql(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         values = [self.lhs.output_field.get_db_prep_value(v, connection) for v in self.rhs]
-        if values and all(type(value) is int for value in values):
-            # psycopg adapts a list element by element in Python (~2 ms per 1,000 ids);
-            # ids are joined into the array's text in C.
-            return f"{lhs_sql} = ANY(%s::bigint[])", [
-                *lhs_params,
-                "{" + ",".join(map(str, values)) + "}",
-            ]
+        if array := _array_text(values):
+            return f"{lhs_sql} = ANY(%s::{array[0]})", [*lhs_params, array[1]]
         return f"{lhs_sql} = ANY(%s)", [*lhs_params, values]
+
+
+def _array_text(values: list[Any]) -> tuple[str, str] | None:
+    """(type, PostgreSQL's text of the array) for a list of ints or of strings, which psycopg
+    would adapt element by element in Python (~1.5 ms per 1,000 values); else None."""
+    if not values:
+        return None
+    if all(type(value) is int for value in values):
+        return "bigint[]", "{" + ",".join(map(str, values)) + "}"
+    if all(type(value) is str for value in values):
+        quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+        return "text[]", '{"' + '","'.join(quoted) + '"}'
+    return None
 
 
 Field.register_lookup(AnyOf)

@@ -68,6 +68,29 @@ def test_json_values_are_stored_as_documents(tenant_a: Tenant) -> None:
     assert list(stored) == [body, None, []]
 
 
+def test_json_beyond_what_orjson_writes_is_stored_too(tenant_a: Tenant) -> None:
+    # Integers beyond 64 bits are valid JSON (and arrive in free-form metadata).
+    body = {"big": 2**70, "negative": -(2**65), "date": datetime.date(2026, 1, 2)}
+    rows = [
+        {"tenant_id": tenant_a.pk, "key": "k", "request_sha256": "0" * 64, "response_body": body}
+    ]
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic():
+        bulk_insert(IdempotencyRecord, rows)
+
+    stored = IdempotencyRecord.objects.values_list("response_body", flat=True).get()
+    assert stored == {**body, "date": "2026-01-02"}
+
+
+def test_a_value_of_no_json_type_is_refused_by_name(tenant_a: Tenant) -> None:
+    rows = [
+        {"tenant_id": tenant_a.pk, "key": "k", "request_sha256": "0" * 64, "response_body": {1j}}
+    ]
+
+    with pytest.raises(TypeError, match="Cannot insert a set value"), transaction.atomic():
+        bulk_insert(IdempotencyRecord, rows)
+
+
 def test_ignored_conflicts_are_skipped_and_not_counted(tenant_a: Tenant) -> None:
     Company.objects.create(tenant=tenant_a, name="Old", normalized_name="old", domain="a.com")
     rows = [
