@@ -17,7 +17,8 @@ import datetime
 import decimal
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -66,14 +67,16 @@ def bulk_insert(
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(column) for column in columns)
-    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    # Rows skipped are counted from what comes back, which a pipeline waits for (it does
+    # not for a row count).
+    conflict = " ON CONFLICT DO NOTHING RETURNING 1" if ignore_conflicts else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset("
             f"json_populate_record(NULL::{table}, %s), %s){conflict}",
             [_json(defaults), _json(_by_column(model, rows))],
         )
-        return cursor.rowcount if ignore_conflicts else len(rows)
+        return len(cursor.fetchall()) if ignore_conflicts else len(rows)
 
 
 def bulk_insert_with_ids(
@@ -105,6 +108,25 @@ def bulk_insert_with_ids(
         model, ({**row, pk.attname: i} for row, i in zip(rows, ids, strict=True)), common=common
     )
     return ids
+
+
+@contextmanager
+def pipelined(using: str | None = None) -> Iterator[None]:
+    """Statements executed inside are sent without waiting for their results (psycopg's
+    pipeline mode), so that Python prepares the next rows while PostgreSQL inserts the last
+    ones. Reading a result waits for every statement before it, but a row count is not a
+    result: it is -1 in there (`QuerySet.update()` returns it), so count outside the block
+    (`bulk_insert` counts right inside).
+    A statement's error is raised at the latest when the block ends, as Django's exception,
+    and aborts the transaction like any. Elsewhere than PostgreSQL, statements run one by
+    one as usual."""
+    connection = connections[using or router.db_for_write(models.Model)]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def _by_column(model: type[models.Model], rows: list[Mapping[str, Any]]) -> list[Mapping]:

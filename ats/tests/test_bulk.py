@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 
-from ats.bulk import bulk_insert, bulk_insert_with_ids
+from ats.bulk import bulk_insert, bulk_insert_with_ids, pipelined
 from ats.models import Company, CompanyAlias, IdempotencyRecord, Tenant
 from ats.tenant_scope import tenant_scope
 
@@ -173,3 +173,40 @@ def test_common_values_fill_every_row_unless_a_row_names_its_own(tenant_a: Tenan
 
     stored = CompanyAlias.objects.order_by("alias").values_list("alias", "alias_type", "company_id")
     assert list(stored) == [("A", "legal", company.pk), ("B", "trade", company.pk)]
+
+
+def test_pipelined_statements_run_in_order_and_a_read_sees_them(tenant_a: Tenant) -> None:
+    with tenant_scope({tenant_a.pk}), transaction.atomic(), pipelined():
+        bulk_insert(Company, company_rows(tenant_a, 2))
+        bulk_insert(Company, [{**company_rows(tenant_a, 3)[2]}])
+        names = sorted(Company.objects.values_list("name", flat=True))
+
+    assert names == ["Co 0", "Co 1", "Co 2"]
+
+
+def test_skipped_rows_are_counted_in_a_pipeline_too(tenant_a: Tenant) -> None:
+    Company.objects.create(tenant=tenant_a, name="Old", normalized_name="old", domain="a.com")
+    rows = [
+        {"tenant_id": tenant_a.pk, "name": "A", "normalized_name": "a", "domain": "a.com"},
+        {"tenant_id": tenant_a.pk, "name": "B", "normalized_name": "b", "domain": "b.com"},
+    ]
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic(), pipelined():
+        assert bulk_insert(Company, rows, ignore_conflicts=True) == 1
+
+
+def test_a_pipelined_error_is_djangos_and_nothing_is_written(tenant_a: Tenant) -> None:
+    first = [{**row, "domain": f"d{i}.com"} for i, row in enumerate(company_rows(tenant_a, 2))]
+    clash = [{**first[0], "name": "Clash"}]  # the same domain: a unique violation
+
+    with (
+        pytest.raises(IntegrityError),
+        tenant_scope({tenant_a.pk}),
+        transaction.atomic(),
+        pipelined(),
+    ):
+        bulk_insert(Company, first)
+        bulk_insert(Company, clash)  # sent; its error comes back by the block's end
+        bulk_insert(Company, company_rows(tenant_a, 1))
+
+    assert not Company.objects.exists()

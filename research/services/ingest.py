@@ -21,7 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from ats.actors import Actor
-from ats.bulk import bulk_insert, bulk_insert_with_ids
+from ats.bulk import bulk_insert, bulk_insert_with_ids, pipelined
 from ats.errors import ServiceError
 from ats.gc_pause import gc_paused
 from ats.models import AliasType, Company, CompanyAlias, Tenant
@@ -148,8 +148,25 @@ def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     checkpoint()
     # Each proposal with the prospect it became (merged proposals share one).
     proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
-    _add_evidence(run=run, proposed=proposed, sources=sources, counts=counts)
-    _add_metrics(run=run, proposed=proposed, sources=sources, counts=counts)
+    # Read before the inserts: inside the pipeline below, a read would wait for them.
+    seen_evidence, seen_metrics = _evidence_of_run(run), _metrics_of_run(run)
+    # The two inserts are sent without waiting: Python builds the metric rows while
+    # PostgreSQL inserts the evidence. (Row counts are unknown in there: none is read.)
+    with pipelined():
+        _add_evidence(
+            tenant_id=tenant.pk,
+            proposed=proposed,
+            sources=sources,
+            seen=seen_evidence,
+            counts=counts,
+        )
+        _add_metrics(
+            tenant_id=tenant.pk,
+            proposed=proposed,
+            sources=sources,
+            seen=seen_metrics,
+            counts=counts,
+        )
     checkpoint()
 
     result = counts.as_dict()
@@ -441,18 +458,22 @@ def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
     }
 
 
-def _add_evidence(
-    *,
-    run: ResearchRun,
-    proposed: list[tuple[ProposedCompany, int]],
-    sources: dict[str, int],
-    counts: IngestCounts,
-) -> None:
-    seen = set(
+def _evidence_of_run(run: ResearchRun) -> set[tuple[int, int, str]]:
+    return set(
         ProspectEvidence.objects.filter(prospect__run=run).values_list(
             "prospect_id", "source_id", "text_sha256"
         )
     )
+
+
+def _add_evidence(
+    *,
+    tenant_id: int,
+    proposed: list[tuple[ProposedCompany, int]],
+    sources: dict[str, int],
+    seen: set[tuple[int, int, str]],
+    counts: IngestCounts,
+) -> None:
     new = []
     for company, prospect_id in proposed:
         for item in company.evidence:
@@ -474,7 +495,7 @@ def _add_evidence(
     counts.evidence_added = bulk_insert(
         ProspectEvidence,
         new,
-        common={"tenant_id": run.tenant_id, "evidence_type": EvidenceType.SNIPPET},
+        common={"tenant_id": tenant_id, "evidence_type": EvidenceType.SNIPPET},
     )
     counts.unverified_evidence = sum(e["verification"] == Verification.UNVERIFIED for e in new)
 
@@ -502,18 +523,22 @@ def metric_identity(
 _IDENTITY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _add_metrics(
-    *,
-    run: ResearchRun,
-    proposed: list[tuple[ProposedCompany, int]],
-    sources: dict[str, int],
-    counts: IngestCounts,
-) -> None:
-    seen = set(
+def _metrics_of_run(run: ResearchRun) -> set[tuple[int, str]]:
+    return set(
         ProspectMetric.objects.filter(prospect__run=run).values_list(
             "prospect_id", "identity_sha256"
         )
     )
+
+
+def _add_metrics(
+    *,
+    tenant_id: int,
+    proposed: list[tuple[ProposedCompany, int]],
+    sources: dict[str, int],
+    seen: set[tuple[int, str]],
+    counts: IngestCounts,
+) -> None:
     new = []
     for company, prospect_id in proposed:
         for metric in company.metrics:
@@ -544,4 +569,4 @@ def _add_metrics(
                     "identity_sha256": identity,
                 }
             )
-    counts.metrics_added = bulk_insert(ProspectMetric, new, common={"tenant_id": run.tenant_id})
+    counts.metrics_added = bulk_insert(ProspectMetric, new, common={"tenant_id": tenant_id})
