@@ -36,6 +36,7 @@ _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _MIME_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
 _MIME_ESSENCE = re.compile(rf"{_MIME_TOKEN}/{_MIME_TOKEN}")
+_URL_MARKER = re.compile(r"://|[/?#@:]")  # what a bare domain cannot hold
 
 
 # Required and optional strings: strict (a number is not a name) and stripped. Their lengths are
@@ -113,7 +114,7 @@ OptionalHttpUrl = Annotated[HttpUrlStr | None, BeforeValidator(blank_to_none)]
 
 def _check_domain(value: str) -> str:
     host = value.strip().lower()
-    if any(marker in host for marker in ("://", "/", "?", "#", "@", ":")):
+    if _URL_MARKER.search(host):
         try:
             suggestion = urlsplit(host if "://" in host else f"//{host}").hostname
         except ValueError:
@@ -125,7 +126,8 @@ def _check_domain(value: str) -> str:
         )
     host = host.removesuffix(".")
     try:
-        ascii_host = host.encode("idna").decode("ascii")
+        # An ASCII host is its own IDNA form (its labels are checked below).
+        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
     except UnicodeError:
         raise PydanticCustomError(issues.DOMAIN_FORMAT, issues.MSG_DOMAIN_FORMAT) from None
     labels = ascii_host.split(".")

@@ -4,6 +4,7 @@ These functions define identities that are stored (bundle hash, evidence ``text_
 matching rules (evidence verification, metric keys): change them only with a data migration.
 """
 
+import functools
 import hashlib
 import json
 import re
@@ -55,6 +56,7 @@ def evidence_text_sha256(text: str) -> str:
     return hashlib.sha256(normalize_evidence_text(text).encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=4_096)  # a bundle repeats a few keys thousands of times
 def normalize_metric_key(key: str) -> str:
     """Normalize a metric key: NFKC, lowercase, each run of non-alphanumerics becomes ``_``.
 

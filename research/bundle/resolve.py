@@ -10,8 +10,7 @@ up to 2 MiB), and each snippet is one substring search in the text of the source
 """
 
 import hashlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ats.normalize import mixed_script_letters, name_skeleton
 
@@ -26,14 +25,14 @@ ErrorSpec = tuple[Loc, str, str, dict[str, str]]  # loc, code, message template,
 WarningSpec = tuple[Loc, str, str]  # loc, code, message
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedEvidence:
+class ResolvedEvidence(NamedTuple):
     """A snippet resolved against the sources (output only: never part of an uploaded bundle).
 
     ``source_sha256`` is the cited source or, for a snippet citing none, the company's source
     whose text contains it (the company's first source when none does). ``text_sha256`` is the
     SHA-256 of the normalized text (whitespace collapsed, casefolded): the key for deduplicating
-    evidence at ingestion. A dataclass, not a model: a bundle resolves up to ~15,000 of them.
+    evidence at ingestion. A named tuple, not a model: a bundle resolves up to ~15,000 of them
+    (and a tuple is built in half the time of a frozen dataclass).
     """
 
     text: str
@@ -42,12 +41,7 @@ class ResolvedEvidence:
     text_sha256: str
 
     def as_dict(self) -> dict[str, str | bool]:
-        return {
-            "text": self.text,
-            "source_sha256": self.source_sha256,
-            "verified": self.verified,
-            "text_sha256": self.text_sha256,
-        }
+        return self._asdict()
 
 
 def resolve_bundle(bundle: "RunBundleV1") -> tuple[list[ErrorSpec], list[WarningSpec]]:
@@ -75,31 +69,36 @@ def resolve_bundle(bundle: "RunBundleV1") -> tuple[list[ErrorSpec], list[Warning
         company_sources = [sha for sha in dict.fromkeys(company.source_sha256s) if sha in known]
 
         evidence: list[ResolvedEvidence] = []
+        # Locations and messages are built only for what is reported (most snippets are not).
         for j, snippet in enumerate(company.evidence_snippets):
-            loc: Loc = (*base, "evidence_snippets", j)
             needle = normalize_evidence_text(snippet.text)
-            if snippet.source_sha256 is not None:
-                if snippet.source_sha256 not in known:
-                    errors.append(_unknown(snippet.source_sha256, (*loc, "source_sha256")))
+            cited = snippet.source_sha256
+            if cited is not None:
+                if cited not in known:
+                    loc = (*base, "evidence_snippets", j, "source_sha256")
+                    errors.append(_unknown(cited, loc))
                     continue
-                cited = snippet.source_sha256
                 verified = needle in text_of(cited)
-                message = issues.MSG_UNVERIFIED_EVIDENCE.format(sha256=cited)
             else:
                 if not company_sources:  # every source of the company is unknown: reported
                     continue
                 matched = next((sha for sha in company_sources if needle in text_of(sha)), None)
                 cited = matched or company_sources[0]
                 verified = matched is not None
-                message = issues.MSG_UNVERIFIED_EVIDENCE_ANY
             if not verified:
+                message = (
+                    issues.MSG_UNVERIFIED_EVIDENCE.format(sha256=cited)
+                    if snippet.source_sha256 is not None
+                    else issues.MSG_UNVERIFIED_EVIDENCE_ANY
+                )
+                loc = (*base, "evidence_snippets", j)
                 warnings.append((loc, issues.UNVERIFIED_EVIDENCE, message))
             evidence.append(
                 ResolvedEvidence(
-                    text=snippet.text,
-                    source_sha256=cited,
-                    verified=verified,
-                    text_sha256=hashlib.sha256(needle.encode("utf-8")).hexdigest(),
+                    snippet.text,
+                    cited,
+                    verified,
+                    hashlib.sha256(needle.encode("utf-8")).hexdigest(),
                 )
             )
         resolved.append(evidence)

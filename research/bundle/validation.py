@@ -7,6 +7,7 @@ Order of the checks, all collected into one answer:
    (cross-references and evidence verification run only when the structure is valid).
 """
 
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -74,7 +75,11 @@ class BundleValidation:
     warnings: list[Issue] = field(default_factory=list)
     bundle: RunBundleV1 | None = None
     sha256: str | None = None
-    counts: BundleCounts | None = None
+
+    @functools.cached_property
+    def counts(self) -> BundleCounts | None:
+        # Counted when asked (an upload stores them; ingestion never asks).
+        return BundleCounts.of(self.bundle) if self.ok and self.bundle is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         """The validation answer of SPEC §5, plus ``sha256`` and ``counts``."""
@@ -132,7 +137,6 @@ def validate_bundle(
         warnings=_cut(warnings, max_issues, issues.TOO_MANY_WARNINGS, issues.MSG_TOO_MANY_WARNINGS),
         bundle=bundle if ok else None,
         sha256=sha256,
-        counts=BundleCounts.of(bundle) if ok and bundle is not None else None,
     )
 
 
