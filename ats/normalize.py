@@ -34,6 +34,7 @@ _SUFFIX_RE = re.compile(
     r"(?:\s|^)(?:" + "|".join(re.escape(suffix) for suffix in LEGAL_SUFFIXES) + r")$"
 )
 _SPACES_RE = re.compile(r"\s+")
+_BARE_ASCII_HOST_RE = re.compile(r"[A-Za-z0-9.-]+")
 # Letters that render as blank space (Hangul fillers): spaces, like the separators (Z*).
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
@@ -99,15 +100,19 @@ def registrable_domain(value: str | None) -> str:
     if not value:
         return ""
     value = value.strip()
-    try:
-        host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
-    except ValueError:  # not a URL at all, e.g. "http://[oops/"
-        return ""
+    if _BARE_ASCII_HOST_RE.fullmatch(value):  # most are ("example.com"): nothing to parse
+        host = value
+    else:
+        try:
+            host = urlsplit(value if "//" in value else f"//{value}").hostname or ""
+        except ValueError:  # not a URL at all, e.g. "http://[oops/"
+            return ""
     host = host.rstrip(".").lower()
     if not host:
         return ""
-    with contextlib.suppress(UnicodeError):  # not IDNA-encodable: keep it as it is
-        host = host.encode("idna").decode("ascii")
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):  # not IDNA-encodable: keep it as it is
+            host = host.encode("idna").decode("ascii")
     parts = _extractor()(host)
     if not parts.suffix or not parts.domain:
         return ""
