@@ -29,6 +29,14 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(tenant=tenant)
 
 
+def tenant_key_without_index() -> models.ForeignKey:
+    """`TenantScopedModel.tenant` for a model with an index that the tenant leads: one of
+    the key alone would serve no query and cost every insert."""
+    return models.ForeignKey(
+        "ats.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+
 class TenantScopedModel(models.Model):
     """Base of every model that belongs to exactly one tenant."""
 
@@ -155,6 +163,7 @@ class ApiKey(TenantScopedModel):
 class Company(TenantScopedModel):
     """The tenant's canonical record of a company. Research matches proposals against it."""
 
+    tenant = tenant_key_without_index()  # (tenant, normalized_name) leads
     name = models.CharField(max_length=500)
     normalized_name = models.CharField(max_length=500, editable=False)
     # The registrable domain ("example.co.uk"), unique per tenant when set.
@@ -196,7 +205,11 @@ class CompanyAlias(TenantScopedModel):
     """Another name of a company. `tenant` repeats the company's so that matching can look
     aliases up by (tenant, normalized alias) in one index."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="aliases")
+    tenant = tenant_key_without_index()  # (tenant, normalized_alias) leads
+    # Led by the unique (company, normalized_alias).
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="aliases", db_index=False
+    )
     alias = models.CharField(max_length=500)
     normalized_alias = models.CharField(max_length=500, editable=False)
     alias_type = models.CharField(

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from ats.models import TenantQuerySet, TenantScopedModel
+from ats.models import TenantQuerySet, TenantScopedModel, tenant_key_without_index
 
 
 class RunStatus(models.TextChoices):
@@ -335,6 +335,7 @@ class Source(TenantScopedModel):
     relative to a run (near-duplicates among its sources) live on `RunSource`.
     """
 
+    tenant = tenant_key_without_index()  # the unique (tenant, sha256) leads
     kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.BUNDLE)
     sha256 = models.CharField("SHA-256", max_length=64, null=True, blank=True)
     title = models.CharField(max_length=1000, blank=True)
@@ -420,7 +421,7 @@ class RunSource(models.Model):
     its decision among the run's sources (near-duplicates are flagged) and the processing
     of accepted sources into the run's prospects."""
 
-    run = models.ForeignKey(ResearchRun, on_delete=models.CASCADE)
+    run = models.ForeignKey(ResearchRun, on_delete=models.CASCADE, db_index=False)  # unique leads
     source = models.ForeignKey(Source, on_delete=models.CASCADE)
     decision = models.CharField(max_length=10, choices=SourceDecision.choices, blank=True)
     reason_codes = models.JSONField(default=list, blank=True)
@@ -509,7 +510,11 @@ class Prospect(TenantScopedModel):
     fields (`review_status`, `manual_priority`, `manual_notes`, `is_pinned`), which
     ingestion never overwrites."""
 
-    run = models.ForeignKey(ResearchRun, on_delete=models.CASCADE, related_name="prospects")
+    tenant = tenant_key_without_index()  # (tenant, run, ai_rank) leads
+    # Led by the unique (run, company).
+    run = models.ForeignKey(
+        ResearchRun, on_delete=models.CASCADE, related_name="prospects", db_index=False
+    )
     company = models.ForeignKey("ats.Company", on_delete=models.PROTECT, related_name="prospects")
     bundle = models.ForeignKey(
         Bundle, null=True, blank=True, on_delete=models.SET_NULL, related_name="prospects"
@@ -579,7 +584,10 @@ class EvidenceType(models.TextChoices):
 class ProspectEvidence(TenantScopedModel):
     """A passage of a source that supports a prospect. Added, never duplicated."""
 
-    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="evidence")
+    # Led by the unique (prospect, source, text_sha256).
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.CASCADE, related_name="evidence", db_index=False
+    )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="evidence")
     evidence_type = models.CharField(
         max_length=20, choices=EvidenceType.choices, default=EvidenceType.SNIPPET
@@ -613,7 +621,10 @@ class MetricType(models.TextChoices):
 class ProspectMetric(TenantScopedModel):
     """A typed fact about a prospect (headcount, revenue...) with its source."""
 
-    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="metrics")
+    # Led by the unique (prospect, identity_sha256).
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.CASCADE, related_name="metrics", db_index=False
+    )
     key = models.CharField(max_length=100)
     value_type = models.CharField(max_length=10, choices=MetricType.choices)
     value_number = models.FloatField(null=True, blank=True)
