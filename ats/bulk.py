@@ -114,12 +114,13 @@ def bulk_insert_with_ids(
 def pipelined(using: str | None = None) -> Iterator[None]:
     """Statements executed inside are sent without waiting for their results (psycopg's
     pipeline mode), so that Python prepares the next rows while PostgreSQL inserts the last
-    ones. Reading a result waits for every statement before it, but a row count is not a
-    result: it is -1 in there (`QuerySet.update()` returns it), so count outside the block
-    (`bulk_insert` counts right inside).
-    A statement's error is raised at the latest when the block ends, as Django's exception,
-    and aborts the transaction like any. Elsewhere than PostgreSQL, statements run one by
-    one as usual."""
+    ones. Meant for `bulk_insert` and reads, nothing else: reading a result waits for every
+    statement before it, but a row count is not a result and is -1 in there, so
+    `QuerySet.update()`, `bulk_update()` and `delete()` count wrong, and `Model.save()` of
+    an existing row, seeing no row updated, tries an INSERT. A statement's error comes back
+    late (from a later statement, at the latest when the block ends), so an `except` inside
+    cannot catch it; it is raised as Django's exception and aborts the transaction like any.
+    Elsewhere than PostgreSQL, statements run one by one as usual."""
     connection = connections[using or router.db_for_write(models.Model)]
     if connection.vendor != "postgresql":
         yield
@@ -151,8 +152,6 @@ def _by_column(model: type[models.Model], rows: list[Mapping[str, Any]]) -> list
 
 def _json(value: Any) -> str:
     try:
-        # orjson writes dates, times and UUIDs as PostgreSQL reads them (ISO 8601,
-        # microseconds kept).
         return orjson.dumps(value, default=_json_value, option=_ORJSON_OPTIONS).decode()
     except orjson.JSONEncodeError:
         # What orjson refuses: integers beyond 64 bits, which free-form JSON may hold, and
@@ -160,7 +159,10 @@ def _json(value: Any) -> str:
         return json.dumps(value, default=_json_value, allow_nan=False, separators=(",", ":"))
 
 
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+# Dates and times go through `_json_value` (`isoformat()`): orjson would cut a UTC offset
+# with seconds (+00:19:32, Amsterdam before 1937) to minutes. Dataclasses and keys that are
+# not strings fail over to the standard library, which refuses or converts them as before.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _json_value(value: Any) -> Any:

@@ -1,6 +1,8 @@
 """ats.bulk on PostgreSQL: rows as one JSON document, inserted under row-level security."""
 
 import datetime
+import decimal
+import uuid
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
@@ -138,6 +140,28 @@ def test_timestamps_keep_their_microseconds(tenant_a: Tenant) -> None:
         bulk_insert(Company, rows)
 
     assert Company.objects.get().created_at == when
+
+
+def test_offsets_with_seconds_dates_and_decimals_are_stored_exactly(tenant_a: Tenant) -> None:
+    # Amsterdam's offset before 1937 had seconds; orjson would write minutes only.
+    amsterdam_1930 = datetime.timezone(datetime.timedelta(minutes=19, seconds=32))
+    when = datetime.datetime(1930, 5, 6, 7, 8, 9, 10, tzinfo=amsterdam_1930)
+    body = {"on": datetime.date(2026, 1, 2), "at": datetime.time(3, 4, 5, 6)}
+    body |= {"amount": decimal.Decimal("12.340"), "id": uuid.UUID(int=7)}
+    rows = [{"tenant_id": tenant_a.pk, "key": "k", "request_sha256": "0" * 64}]
+    rows[0] |= {"created_at": when, "response_body": body}
+
+    with tenant_scope({tenant_a.pk}), transaction.atomic():
+        bulk_insert(IdempotencyRecord, rows)
+
+    stored = IdempotencyRecord.objects.get()
+    assert stored.created_at == when
+    assert stored.response_body == {
+        "on": "2026-01-02",
+        "at": "03:04:05.000006",
+        "amount": "12.340",
+        "id": str(uuid.UUID(int=7)),
+    }
 
 
 def test_a_name_that_is_no_field_is_refused(tenant_a: Tenant) -> None:

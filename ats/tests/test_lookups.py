@@ -36,3 +36,11 @@ def test_ids_and_foreign_keys_match_like_in(tenant_a: Tenant, tenant_b: Tenant) 
     assert set(Company.objects.filter(pk__any=ids)) == set(Company.objects.filter(pk__in=ids))
     assert Company.objects.filter(tenant__any=[tenant_b.pk]).get() == companies[2]
     assert not Company.objects.filter(pk__any=[]).exists()
+
+
+def test_ids_beyond_bigint_match_nothing_like_in(tenant_a: Tenant) -> None:
+    company = Company.objects.create(tenant=tenant_a, name="C", normalized_name="c")
+    ids = [company.pk, 2**63, -(2**64)]
+
+    assert list(Company.objects.filter(pk__any=ids)) == [company]
+    assert list(Company.objects.filter(pk__in=ids)) == [company]

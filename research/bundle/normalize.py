@@ -56,7 +56,6 @@ def evidence_text_sha256(text: str) -> str:
     return hashlib.sha256(normalize_evidence_text(text).encode("utf-8")).hexdigest()
 
 
-@functools.lru_cache(maxsize=4_096)  # a bundle repeats a few keys thousands of times
 def normalize_metric_key(key: str) -> str:
     """Normalize a metric key: NFKC, lowercase, each run of non-alphanumerics becomes ``_``.
 
@@ -64,5 +63,19 @@ def normalize_metric_key(key: str) -> str:
     Letters and digits of any script are kept; camelCase is not split. The result may be empty
     (``"%"``), which the schema rejects.
     """
+    # A bundle repeats a few keys thousands of times; only keys short enough to be valid are
+    # remembered (a rejected megabyte-long key must not outlive its request).
+    if len(key) <= _CACHED_METRIC_KEY_LENGTH:
+        return _normalized_metric_key(key)
+    return _normalize_metric_key(key)
+
+
+_CACHED_METRIC_KEY_LENGTH = 200
+
+
+def _normalize_metric_key(key: str) -> str:
     key = unicodedata.normalize("NFKC", key).lower()
     return _METRIC_KEY_SEPARATORS.sub("_", key).strip("_")
+
+
+_normalized_metric_key = functools.lru_cache(maxsize=4_096)(_normalize_metric_key)

@@ -576,6 +576,20 @@ def test_metric_key_normalization(raw: str, normalized: str) -> None:
     assert normalize_metric_key(raw) == normalized
 
 
+def test_a_rejected_long_metric_key_is_not_remembered() -> None:
+    from research.bundle.normalize import _normalized_metric_key
+
+    long_key = "Revenue " * 100_000
+    metric = {"key": long_key, "type": "number", "value": 1}
+    metrics = [metric, {**metric, "key": "Head Count"}]
+    _normalized_metric_key.cache_clear()
+
+    result = validate_bundle(bundle(companies=[company(metrics=metrics)]))
+
+    assert error_pairs(result) == {(f"{COMPANY}.metrics.0.key", issues.METRIC_KEY_TOO_LONG)}
+    assert _normalized_metric_key.cache_info().currsize == 1  # "Head Count" only
+
+
 def test_duplicate_metrics_collapse_to_the_first() -> None:
     def metric(**fields: Any) -> dict[str, Any]:
         return {"key": "Head Count", "type": "number", "value": 240, **fields}
@@ -668,6 +682,7 @@ def test_metric_values_of_another_type_are_refused(metric_type: str, value: Any)
         ("www.example.co.uk.", "www.example.co.uk"),
         ("münchen.de", "münchen.de"),
         ("xn--mnchen-3ya.de", "xn--mnchen-3ya.de"),
+        (f"{'a' * 63}.com", f"{'a' * 63}.com"),
     ],
 )
 def test_domain_is_normalized(raw: str, stored: str) -> None:
@@ -687,6 +702,10 @@ def test_domain_is_normalized(raw: str, stored: str) -> None:
         ("exa mple.com", "domain_format", None),
         ("-bad.example.com", "domain_format", None),
         ("a..b.com", "domain_format", None),
+        ("a.com..", "domain_format", None),
+        (f"{'a' * 64}.com", "domain_format", None),  # a label is at most 63 characters
+        (f"{'a.' * 126}com", "domain_format", None),  # 255 characters in all
+        ("bad_label.com", "domain_format", None),
     ],
 )
 def test_domain_errors_say_what_to_send(raw: str, code: str, hint: str | None) -> None:

@@ -1,5 +1,5 @@
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ats.actors import Actor
@@ -132,6 +132,31 @@ def test_failure_mid_ingest_leaves_no_row(run_a, small_bundle) -> None:
     assert counts.prospects_created == 5
 
 
+def test_a_database_error_in_the_pipelined_inserts_leaves_no_row(
+    run_a, small_bundle, monkeypatch
+) -> None:
+    """The evidence and metric INSERTs are sent without waiting: an error in the first comes
+    back late, yet it still fails the ingestion and rolls everything back."""
+    from research.services import ingest as ingest_module
+
+    bundle = approve(run_a, small_bundle(run_a, companies=5))
+    before = table_state()
+    insert = ingest_module.bulk_insert
+
+    def evidence_violating_its_check(model, rows, **kwargs):
+        if model is ProspectEvidence:  # 30 characters into a varchar(20): refused by the server
+            rows = [{**row, "verification": "x" * 30} for row in rows]
+        return insert(model, rows, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "bulk_insert", evidence_violating_its_check)
+    with pytest.raises(DataError):
+        ingest(bundle)
+
+    assert table_state() == before
+    run_a.refresh_from_db()
+    assert run_a.status == RunStatus.INGESTING
+
+
 def test_manual_fields_survive_reingest(run_a, small_bundle, analyst_client) -> None:
     bundle = approve(run_a, small_bundle(run_a, companies=3))
     ingest(bundle)
@@ -254,3 +279,40 @@ def test_query_count_does_not_grow_with_companies(tenant_a, make_run, small_bund
         again.append(_queries_of(lambda bundle=bundle: ingest(bundle)))
     assert first[0] == first[1], first
     assert again[0] == again[1], again
+
+
+SHA = "ab" * 32
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    ("metric", "identity"),
+    [
+        (
+            ("revenue", "json", {"b": [1, 2.5], "a": "Zü"}, "EUR m", "EUR", "2026-01-02", SHA),
+            "88f1c5549659bb46c09b457056eaa1d3f1b2cdc1194c6290ca1d2da03905d98b",
+        ),
+        (
+            ("headcount", "number", 420, "people", "", None, None),
+            "d42a690a664e1c1b6604ef390b9b4896af061d27ab4fbac3133ae665fab88366",
+        ),
+    ],
+)
+def test_metric_identities_never_change(metric, identity) -> None:
+    """Stored identities make re-ingestion idempotent: the same metric must hash the same in
+    every version (these were computed by json.dumps, before the encoder was reused)."""
+    from research.services.ingest import metric_identity
+
+    key, value_type, value, unit, currency, as_of_date, source_sha256 = metric
+    assert (
+        metric_identity(
+            key=key,
+            value_type=value_type,
+            value=value,
+            unit=unit,
+            currency=currency,
+            as_of_date=as_of_date,
+            source_sha256=source_sha256,
+        )
+        == identity
+    )
