@@ -79,8 +79,8 @@ PHASES = {
     "companies": "_resolve_companies",
     "aliases": "_add_aliases",
     "prospects": "_upsert_prospects",
-    "evidence": "_add_evidence",
-    "metrics": "_add_metrics",
+    "evidence": "add_evidence",
+    "metrics": "add_metrics",
 }
 
 

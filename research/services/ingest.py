@@ -11,8 +11,6 @@ updated only where the AI fields differ. People's fields (`review_status`, `manu
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,23 +29,20 @@ from research.models import (
     Bundle,
     BundleStatus,
     DecisionAction,
-    EvidenceType,
     Prospect,
-    ProspectEvidence,
-    ProspectMetric,
     ProspectOrigin,
     ProspectStatus,
     ResearchRun,
     RunSource,
     RunStatus,
     Source,
-    Verification,
 )
 from research.schemas import Company as ProposedCompany
 from research.schemas import RunBundleV1, validate_bundle
 
 from .decisions import decisions_of
 from .events import event_record
+from .ingest_facts import add_evidence, add_metrics, evidence_of_run, metrics_of_run
 from .locks import lock_run_key_share
 from .matching import (
     CompanyRef,
@@ -149,24 +144,15 @@ def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     # Each proposal with the prospect it became (merged proposals share one).
     proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
     # Read before the inserts: inside the pipeline below, a read would wait for them.
-    seen_evidence, seen_metrics = _evidence_of_run(run), _metrics_of_run(run)
+    seen_evidence, seen_metrics = evidence_of_run(run), metrics_of_run(run)
     # The two inserts are sent without waiting: Python builds the metric rows while
     # PostgreSQL inserts the evidence. (Row counts are unknown in there: none is read.)
+    facts = {"tenant_id": tenant.pk, "proposed": proposed, "sources": sources}
     with pipelined():
-        _add_evidence(
-            tenant_id=tenant.pk,
-            proposed=proposed,
-            sources=sources,
-            seen=seen_evidence,
-            counts=counts,
+        counts.evidence_added, counts.unverified_evidence = add_evidence(
+            **facts, seen=seen_evidence
         )
-        _add_metrics(
-            tenant_id=tenant.pk,
-            proposed=proposed,
-            sources=sources,
-            seen=seen_metrics,
-            counts=counts,
-        )
+        counts.metrics_added = add_metrics(**facts, seen=seen_metrics)
     checkpoint()
 
     result = counts.as_dict()
@@ -456,117 +442,3 @@ def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
         }.items()
         if value not in (None, "", [])
     }
-
-
-def _evidence_of_run(run: ResearchRun) -> set[tuple[int, int, str]]:
-    return set(
-        ProspectEvidence.objects.filter(prospect__run=run).values_list(
-            "prospect_id", "source_id", "text_sha256"
-        )
-    )
-
-
-def _add_evidence(
-    *,
-    tenant_id: int,
-    proposed: list[tuple[ProposedCompany, int]],
-    sources: dict[str, int],
-    seen: set[tuple[int, int, str]],
-    counts: IngestCounts,
-) -> None:
-    new = []
-    for company, prospect_id in proposed:
-        for item in company.evidence:
-            key = (prospect_id, sources[item.source_sha256], item.text_sha256)
-            if key in seen:
-                continue
-            seen.add(key)
-            new.append(
-                {
-                    "prospect_id": prospect_id,
-                    "source_id": key[1],
-                    "text": item.text,
-                    "text_sha256": item.text_sha256,
-                    "verification": Verification.VERIFIED
-                    if item.verified
-                    else Verification.UNVERIFIED,
-                }
-            )
-    counts.evidence_added = bulk_insert(
-        ProspectEvidence,
-        new,
-        common={"tenant_id": tenant_id, "evidence_type": EvidenceType.SNIPPET},
-    )
-    counts.unverified_evidence = sum(e["verification"] == Verification.UNVERIFIED for e in new)
-
-
-def metric_identity(
-    *,
-    key: str,
-    value_type: str,
-    value: Any,
-    unit: str,
-    currency: str,
-    as_of_date: Any,
-    source_sha256: str | None,
-) -> str:
-    """What makes two metrics of a prospect the same; content only (no database ids), so the
-    same bundle gives the same identities in any tenant."""
-    blob = _IDENTITY_JSON.encode(
-        [key, value_type, value, unit, currency, str(as_of_date or ""), source_sha256 or ""]
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-# json.dumps with these options would build an encoder per call (15,000 per big bundle); the
-# text, and so every stored identity, is the same.
-_IDENTITY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _metrics_of_run(run: ResearchRun) -> set[tuple[int, str]]:
-    return set(
-        ProspectMetric.objects.filter(prospect__run=run).values_list(
-            "prospect_id", "identity_sha256"
-        )
-    )
-
-
-def _add_metrics(
-    *,
-    tenant_id: int,
-    proposed: list[tuple[ProposedCompany, int]],
-    sources: dict[str, int],
-    seen: set[tuple[int, str]],
-    counts: IngestCounts,
-) -> None:
-    new = []
-    for company, prospect_id in proposed:
-        for metric in company.metrics:
-            source_id = sources[metric.source_sha256] if metric.source_sha256 else None
-            identity = metric_identity(
-                key=metric.key,
-                value_type=metric.type,
-                value=metric.value,
-                unit=metric.unit or "",
-                currency=metric.currency or "",
-                as_of_date=metric.as_of_date,
-                source_sha256=metric.source_sha256,
-            )
-            if (prospect_id, identity) in seen:
-                continue
-            seen.add((prospect_id, identity))
-            new.append(
-                {
-                    "prospect_id": prospect_id,
-                    "key": metric.key,
-                    "value_type": metric.type,
-                    f"value_{metric.type}": metric.value,
-                    "unit": metric.unit or "",
-                    "currency": metric.currency or "",
-                    "as_of_date": metric.as_of_date,
-                    "confidence": metric.confidence,
-                    "source_id": source_id,
-                    "identity_sha256": identity,
-                }
-            )
-    counts.metrics_added = bulk_insert(ProspectMetric, new, common={"tenant_id": tenant_id})

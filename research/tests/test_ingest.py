@@ -137,18 +137,18 @@ def test_a_database_error_in_the_pipelined_inserts_leaves_no_row(
 ) -> None:
     """The evidence and metric INSERTs are sent without waiting: an error in the first comes
     back late, yet it still fails the ingestion and rolls everything back."""
-    from research.services import ingest as ingest_module
+    from research.services import ingest_facts
 
     bundle = approve(run_a, small_bundle(run_a, companies=5))
     before = table_state()
-    insert = ingest_module.bulk_insert
+    insert = ingest_facts.bulk_insert
 
     def evidence_violating_its_check(model, rows, **kwargs):
         if model is ProspectEvidence:  # 30 characters into a varchar(20): refused by the server
             rows = [{**row, "verification": "x" * 30} for row in rows]
         return insert(model, rows, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "bulk_insert", evidence_violating_its_check)
+    monkeypatch.setattr(ingest_facts, "bulk_insert", evidence_violating_its_check)
     with pytest.raises(DataError):
         ingest(bundle)
 
@@ -301,7 +301,7 @@ SHA = "ab" * 32
 def test_metric_identities_never_change(metric, identity) -> None:
     """Stored identities make re-ingestion idempotent: the same metric must hash the same in
     every version (these were computed by json.dumps, before the encoder was reused)."""
-    from research.services.ingest import metric_identity
+    from research.services.ingest_facts import metric_identity
 
     key, value_type, value, unit, currency, as_of_date, source_sha256 = metric
     assert (
