@@ -78,7 +78,7 @@ PHASES = {
     "match": "_decided_matches",
     "companies": "_resolve_companies",
     "aliases": "_add_aliases",
-    "prospects": "_upsert_prospects",
+    "prospects": "upsert_prospects",
     "evidence": "add_evidence",
     "metrics": "add_metrics",
 }

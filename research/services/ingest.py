@@ -11,15 +11,12 @@ updated only where the AI fields differ. People's fields (`review_status`, `manu
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.utils import timezone
-
 from ats.actors import Actor
-from ats.bulk import bulk_insert, bulk_insert_with_ids, pipelined
+from ats.bulk import bulk_insert, pipelined
 from ats.errors import ServiceError
 from ats.gc_pause import gc_paused
 from ats.models import AliasType, Company, CompanyAlias, Tenant
@@ -30,7 +27,6 @@ from research.models import (
     BundleStatus,
     DecisionAction,
     Prospect,
-    ProspectOrigin,
     ProspectStatus,
     ResearchRun,
     RunSource,
@@ -43,6 +39,7 @@ from research.schemas import RunBundleV1, validate_bundle
 from .decisions import decisions_of
 from .events import event_record
 from .ingest_facts import add_evidence, add_metrics, evidence_of_run, metrics_of_run
+from .ingest_prospects import upsert_prospects
 from .locks import lock_run_key_share
 from .matching import (
     CompanyRef,
@@ -132,14 +129,19 @@ def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     )
     checkpoint()
     _add_aliases(tenant=tenant, companies=companies, company_ids=company_ids, counts=counts)
-    prospects = _upsert_prospects(
-        run=run, bundle=bundle, companies=companies, company_ids=company_ids, counts=counts
+    upserted = upsert_prospects(
+        run=run, bundle=bundle, companies=companies, company_ids=company_ids
     )
-    for merged in counts.merged_proposals:  # positions among the kept → bundle indexes
+    prospects = upserted.ids
+    counts.prospects_created = upserted.created
+    counts.prospects_updated = upserted.updated
+    counts.prospects_withdrawn = upserted.withdrawn
+    for merged in upserted.merged:  # positions among the kept → bundle indexes
         merged["proposal"], merged["merged_into"] = (
             kept[merged["proposal"]],
             kept[merged["merged_into"]],
         )
+    counts.merged_proposals = upserted.merged
     checkpoint()
     # Each proposal with the prospect it became (merged proposals share one).
     proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
@@ -343,102 +345,3 @@ def _add_aliases(
             if (cid, key) not in known
         ),
     )
-
-
-def _upsert_prospects(
-    *,
-    run: ResearchRun,
-    bundle: Bundle,
-    companies: list[ProposedCompany],
-    company_ids: list[int],
-    counts: IngestCounts,
-) -> dict[int, int]:
-    """One prospect per company (proposals resolving to one company merge). Returns
-    company id → prospect id."""
-    by_company: dict[int, list[int]] = defaultdict(list)
-    for index, company_id in enumerate(company_ids):
-        by_company[company_id].append(index)
-    for company_id, indexes in by_company.items():
-        for other in indexes[1:]:
-            counts.merged_proposals.append(
-                {
-                    "proposal": other,
-                    "merged_into": indexes[0],
-                    "company_id": company_id,
-                    "name": companies[other].name,
-                }
-            )
-    # No ordering: the model's default sorts through the run, a join for nothing here.
-    existing = {p.company_id: p for p in Prospect.objects.filter(run=run).order_by()}
-    now = timezone.now()
-    # What every prospect of this bundle shares: written once for new prospects (`common`).
-    shared = {"status": ProspectStatus.ACTIVE, "bundle_id": bundle.pk}
-    to_create, to_update = [], []
-    for company_id, indexes in by_company.items():
-        proposals = [companies[i] for i in indexes]
-        lead = proposals[0]
-        ranks = [p.ai_rank for p in proposals if p.ai_rank is not None]
-        scores = [p.ai_score for p in proposals if p.ai_score is not None]
-        ai = {
-            "name": lead.name,
-            "ai_rank": min(ranks) if ranks else None,
-            "ai_score": max(scores) if scores else None,
-            "proposal": _proposal_summary(lead),
-        }
-        prospect = existing.get(company_id)
-        if prospect is None:
-            to_create.append({"company_id": company_id, **ai})
-            continue
-        wanted = {**ai, **shared}
-        if any(getattr(prospect, k) != v for k, v in wanted.items()):
-            for k, v in wanted.items():
-                setattr(prospect, k, v)
-            prospect.updated_at = now
-            to_update.append(prospect)
-    created = bulk_insert_with_ids(
-        Prospect,
-        to_create,
-        common={
-            "tenant_id": run.tenant_id,
-            "run_id": run.pk,
-            "origin": ProspectOrigin.BUNDLE,
-            "created_at": now,
-            "updated_at": now,
-            **shared,
-        },
-    )
-    if to_update:
-        Prospect.objects.bulk_update(to_update, [*wanted, "updated_at"])  # same keys each time
-    counts.prospects_created, counts.prospects_updated = len(to_create), len(to_update)
-    # Those of an earlier bundle of the run that this one no longer proposes (read above, in
-    # this transaction: only ingestion, serialized per run, creates bundle prospects).
-    withdrawn = [
-        p.pk
-        for p in existing.values()
-        if p.company_id not in by_company
-        and p.origin == ProspectOrigin.BUNDLE
-        and p.status == ProspectStatus.ACTIVE
-    ]
-    if withdrawn:
-        counts.prospects_withdrawn = Prospect.objects.filter(
-            pk__any=withdrawn, status=ProspectStatus.ACTIVE
-        ).update(status=ProspectStatus.WITHDRAWN, updated_at=now)
-    prospect_ids = {company_id: p.pk for company_id, p in existing.items()}
-    prospect_ids |= {row["company_id"]: pk for row, pk in zip(to_create, created, strict=True)}
-    return prospect_ids
-
-
-def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:
-    return {
-        key: value
-        for key, value in {
-            "website_url": str(company.website_url) if company.website_url else None,
-            "domain": company.domain,
-            "hq_country": company.hq_country,
-            "hq_city": company.hq_city,
-            "sector": company.sector,
-            "description": company.description,
-            "aliases": [a.name for a in company.aliases],
-        }.items()
-        if value not in (None, "", [])
-    }
