@@ -6,7 +6,8 @@ line saying what to do, not a traceback.
 - A database that cannot be reached, does not exist or refuses the credentials: which one
   (its URL without the password), the driver's reason, and where to fix it.
 - A database without our tables or columns: run `migrate`.
-- Anything else: its type and message, and `--traceback` to see where it happened.
+- Anything else: its type and message, `--traceback` to see where it happened, and the file
+  its traceback was written to (for a command nobody watched fail).
 
 `--traceback` keeps Django's behaviour: the exception propagates with its traceback.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,9 +43,11 @@ _MISSING_SCHEMA = re.compile(
     r'relation "(?P<relation>[^"]+)" does not exist|no such table: (?P<table>\S+)|'
     r"column (?P<column>\S+) does not exist|no such column: (?P<sqlite_column>\S+)"
 )
+# What psycopg (and libpq) say when a connection cannot be made, and SQLite of a file it
+# cannot open; never a running statement's error (a statement timeout is no connection).
 _UNREACHABLE = re.compile(
-    r"connection|connect|could not translate host|unable to open database file|timeout",
-    re.IGNORECASE,
+    r"^(?:connection failed:|connection to server at|failed to resolve host|"
+    r"could not translate host|connection timeout expired)|unable to open database file"
 )
 _DRIVER_PREAMBLE = re.compile(
     r'^(?:connection failed:\s*)?(?:connection to server at "[^"]*", port \d+ failed:\s*)?'
@@ -64,9 +69,24 @@ def run_manage(argv: Sequence[str]) -> int:
     except Exception as exc:
         if "--traceback" in argv:
             raise
-        print(f"Error: {one_line(exc)}", file=sys.stderr)
+        message = known_failure(exc) or one_line(exc) + _traceback_kept(exc)
+        print(f"Error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _traceback_kept(exc: BaseException) -> str:
+    """Where the traceback of an unexpected error was written, for whoever reads the line
+    after the fact (a process manager's log, cron's mail), since they cannot run it again
+    with --traceback; "" if it could not be written."""
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="ats-manage-error-", suffix=".txt", delete=False
+        ) as file:
+            traceback.print_exception(exc, file=file)
+    except OSError:
+        return ""
+    return f"; its traceback is in {file.name}"
 
 
 def _load_settings() -> None:
@@ -79,13 +99,18 @@ def _load_settings() -> None:
 
 def one_line(exc: BaseException) -> str:
     """What went wrong and what to do, in one line."""
+    return known_failure(exc) or MSG_UNEXPECTED.format(
+        kind=type(exc).__name__, message=_flat(str(exc)) or "(no message)"
+    )
+
+
+def known_failure(exc: BaseException) -> str | None:
+    """The one line for a command that cannot start (settings, database); None otherwise."""
     if isinstance(exc, ImproperlyConfigured):
         return _flat(str(exc))
     if isinstance(exc, DatabaseError):
-        message = _database_message(exc)
-        if message:
-            return message
-    return MSG_UNEXPECTED.format(kind=type(exc).__name__, message=_flat(str(exc)) or "(no message)")
+        return _database_message(exc)
+    return None
 
 
 def _database_message(exc: DatabaseError) -> str | None:

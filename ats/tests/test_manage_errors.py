@@ -72,3 +72,40 @@ def test_traceback_when_asked_for(tmp_path: Path) -> None:
     result = run_manage("check", "--traceback", env=env)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+def test_a_failure_that_is_not_a_setup_problem_keeps_its_traceback_in_a_file(
+    tmp_path: Path,
+) -> None:
+    env = production_env(tmp_path, TMPDIR=str(tmp_path))
+    run_manage("migrate", "-v0", env=env)
+    line = _one_error_line(run_manage("shell", "-c", "raise KeyError('boom')", env=env))
+
+    assert line.startswith("Error: KeyError: 'boom' (run again with --traceback")
+    kept = Path(line.rsplit("its traceback is in ", 1)[1])
+    assert kept.parent == tmp_path
+    assert "Traceback" in kept.read_text() and "KeyError: 'boom'" in kept.read_text()
+
+
+@pytest.mark.parametrize(
+    ("driver_says", "cannot_connect"),
+    [
+        ('connection failed: connection to server at "127.0.0.1", port 1 failed: refused', True),
+        ("failed to resolve host 'db.invalid': [Errno -2] Name or service not known", True),
+        ("connection timeout expired", True),
+        ("unable to open database file", True),
+        ("canceling statement due to statement timeout", False),
+        ("canceling statement due to lock timeout", False),
+        ("terminating connection due to administrator command", False),
+    ],
+)
+def test_only_a_connection_that_cannot_be_made_is_called_unreachable(
+    driver_says: str, cannot_connect: bool, settings: object
+) -> None:
+    from django.db import OperationalError
+
+    from ats.entry import one_line
+
+    line = one_line(OperationalError(driver_says))
+
+    assert line.startswith("Cannot connect to the database") is cannot_connect, line
