@@ -7,7 +7,6 @@ unless the operator turns that off for plain-HTTP local use.
 
 from __future__ import annotations
 
-import re
 import secrets
 import warnings
 from pathlib import Path
@@ -146,8 +145,15 @@ MSG_DATABASE_URL = (
 
 
 def masked_url(url: str) -> str:
-    """A URL as it may be shown: its password replaced by ***."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    """A URL as it may be shown: its password replaced by ***. It is shown because it is
+    malformed, so it is not parsed: the password is whatever lies between the user's colon
+    and the last "@" (a password may hold "/" and "@")."""
+    userinfo, at, host = url.rpartition("@")
+    scheme, slashes, credentials = userinfo.rpartition("//")
+    user, colon, _password = credentials.partition(":")
+    if not (at and colon):
+        return url
+    return f"{scheme}{slashes}{user}:***@{host}"
 
 
 def _database() -> dict:

@@ -80,3 +80,20 @@ def test_sqlite_connection_is_in_wal_mode(tmp_path) -> None:
     result = run_python(code, production_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "30000"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgres//ats:s3cret@db/ats", "postgres//ats:***@db/ats"),  # the missing colon
+        ("postgres://ats:pa/ss@db/ats", "postgres://ats:***@db/ats"),
+        ("postgres://ats:p@ss@db/ats", "postgres://ats:***@db/ats"),
+        ("ats:s3cret@db", "ats:***@db"),
+        ("postgres://ats@db/ats", "postgres://ats@db/ats"),  # no password to hide
+        ("not a url", "not a url"),
+    ],
+)
+def test_a_malformed_database_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    from ats.settings import masked_url
+
+    assert masked_url(url) == shown
