@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 
 
 def bulk_insert(
@@ -121,7 +121,7 @@ def pipelined(using: str | None = None) -> Iterator[None]:
     late (from a later statement, at the latest when the block ends), so an `except` inside
     cannot catch it; it is raised as Django's exception and aborts the transaction like any.
     Elsewhere than PostgreSQL, statements run one by one as usual."""
-    connection = connections[using or router.db_for_write(models.Model)]
+    connection = connections[using or DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         yield
         return

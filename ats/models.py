@@ -29,18 +29,19 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(tenant=tenant)
 
 
-def tenant_key_without_index() -> models.ForeignKey:
-    """`TenantScopedModel.tenant` for a model with an index that the tenant leads: one of
-    the key alone would serve no query and cost every insert."""
+def tenant_key(*, db_index: bool = True) -> models.ForeignKey:
+    """`TenantScopedModel.tenant`. A model with an index that the tenant leads redeclares it
+    with `db_index=False`: an index of the key alone would serve no query and cost every
+    insert."""
     return models.ForeignKey(
-        "ats.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "ats.Tenant", on_delete=models.CASCADE, related_name="+", db_index=db_index
     )
 
 
 class TenantScopedModel(models.Model):
     """Base of every model that belongs to exactly one tenant."""
 
-    tenant = models.ForeignKey("ats.Tenant", on_delete=models.CASCADE, related_name="+")
+    tenant = tenant_key()
 
     objects = TenantQuerySet.as_manager()
 
@@ -163,7 +164,7 @@ class ApiKey(TenantScopedModel):
 class Company(TenantScopedModel):
     """The tenant's canonical record of a company. Research matches proposals against it."""
 
-    tenant = tenant_key_without_index()  # (tenant, normalized_name) leads
+    tenant = tenant_key(db_index=False)  # (tenant, normalized_name) leads
     name = models.CharField(max_length=500)
     normalized_name = models.CharField(max_length=500, editable=False)
     # The registrable domain ("example.co.uk"), unique per tenant when set.
@@ -205,7 +206,7 @@ class CompanyAlias(TenantScopedModel):
     """Another name of a company. `tenant` repeats the company's so that matching can look
     aliases up by (tenant, normalized alias) in one index."""
 
-    tenant = tenant_key_without_index()  # (tenant, normalized_alias) leads
+    tenant = tenant_key(db_index=False)  # (tenant, normalized_alias) leads
     # Led by the unique (company, normalized_alias).
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, related_name="aliases", db_index=False

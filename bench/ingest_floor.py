@@ -117,8 +117,8 @@ def copy_floor(admin: psycopg.Connection, *, tenant_id: int, run_id: Any, after:
             with admin.cursor().copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as c:
                 c.write(data)
         copied = time.perf_counter()
-    seconds = time.perf_counter() - started
-    commit = started + seconds - copied  # the deferred foreign-key checks, mostly
+    ended = time.perf_counter()
+    seconds, commit = ended - started, ended - copied  # commit: the deferred FK checks, mostly
     used = cpu.since(cpu_start)
     for table, (_, _, count) in dumps.items():
         (found,) = admin.execute(f"SELECT count(*) FROM {table} WHERE {filters[table]}").fetchone()

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from ats.models import TenantQuerySet, TenantScopedModel, tenant_key_without_index
+from ats.models import TenantQuerySet, TenantScopedModel, tenant_key
 
 
 class RunStatus(models.TextChoices):
@@ -335,7 +335,7 @@ class Source(TenantScopedModel):
     relative to a run (near-duplicates among its sources) live on `RunSource`.
     """
 
-    tenant = tenant_key_without_index()  # the unique (tenant, sha256) leads
+    tenant = tenant_key(db_index=False)  # the unique (tenant, sha256) leads
     kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.BUNDLE)
     sha256 = models.CharField("SHA-256", max_length=64, null=True, blank=True)
     title = models.CharField(max_length=1000, blank=True)
@@ -510,7 +510,7 @@ class Prospect(TenantScopedModel):
     fields (`review_status`, `manual_priority`, `manual_notes`, `is_pinned`), which
     ingestion never overwrites."""
 
-    tenant = tenant_key_without_index()  # (tenant, run, ai_rank) leads
+    tenant = tenant_key(db_index=False)  # (tenant, run, ai_rank) leads
     # Led by the unique (run, company).
     run = models.ForeignKey(
         ResearchRun, on_delete=models.CASCADE, related_name="prospects", db_index=False

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from ats.bulk import bulk_insert, bulk_insert_with_ids, pipelined
 from ats.models import Company, CompanyAlias, IdempotencyRecord, Tenant
@@ -201,6 +201,7 @@ def test_common_values_fill_every_row_unless_a_row_names_its_own(tenant_a: Tenan
 
 def test_pipelined_statements_run_in_order_and_a_read_sees_them(tenant_a: Tenant) -> None:
     with tenant_scope({tenant_a.pk}), transaction.atomic(), pipelined():
+        assert connection.connection.pgconn.pipeline_status  # on: statements are not awaited
         bulk_insert(Company, company_rows(tenant_a, 2))
         bulk_insert(Company, [{**company_rows(tenant_a, 3)[2]}])
         names = sorted(Company.objects.values_list("name", flat=True))
@@ -229,6 +230,7 @@ def test_a_pipelined_error_is_djangos_and_nothing_is_written(tenant_a: Tenant) -
         transaction.atomic(),
         pipelined(),
     ):
+        assert connection.connection.pgconn.pipeline_status
         bulk_insert(Company, first)
         bulk_insert(Company, clash)  # sent; its error comes back by the block's end
         bulk_insert(Company, company_rows(tenant_a, 1))

@@ -41,15 +41,16 @@ def wait_until[T](
         time.sleep(0.02)
 
 
-def child_database_url() -> str:
-    """The URL of the database this test runs on (the test database), for subprocesses."""
+def child_database_url(name: str | None = None) -> str:
+    """The URL of the database this test runs on (the test database), for subprocesses; or
+    of the database `name` on the same PostgreSQL server."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{settings['NAME']}"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     return (
         f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+        f"{settings['PORT'] or 5432}/{name or settings['NAME']}"
     )
 
 

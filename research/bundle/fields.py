@@ -36,7 +36,7 @@ _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _MIME_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
 _MIME_ESSENCE = re.compile(rf"{_MIME_TOKEN}/{_MIME_TOKEN}")
-_URL_MARKER = re.compile(r"://|[/?#@:]")  # what a bare domain cannot hold
+_URL_MARKER = re.compile(r"[/?#@:]")  # what a bare domain cannot hold
 
 
 # Required and optional strings: strict (a number is not a name) and stripped. Their lengths are

@@ -70,6 +70,8 @@ def normalize_metric_key(key: str) -> str:
     return _normalize_metric_key(key)
 
 
+# Twice the longest valid key (fields.MAX_METRIC_KEY_LENGTH, after normalizing): room for
+# what NFKC and the separators change, never a rejected megabyte.
 _CACHED_METRIC_KEY_LENGTH = 200
 
 

@@ -67,7 +67,8 @@ class BundleValidation:
     """The outcome of ``validate_bundle``.
 
     ``bundle`` and ``counts`` are set only when ``ok``. ``sha256`` is the canonical hash of the
-    payload as uploaded (before normalization), set whenever the payload is a JSON object.
+    payload as uploaded (before normalization), set whenever the payload is a JSON object
+    and was not validated as `stored` (read back from the database).
     """
 
     ok: bool

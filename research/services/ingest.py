@@ -136,12 +136,9 @@ def _ingest(*, bundle: Bundle, checkpoint: Callable[[], None]) -> IngestCounts:
     counts.prospects_created = upserted.created
     counts.prospects_updated = upserted.updated
     counts.prospects_withdrawn = upserted.withdrawn
-    for merged in upserted.merged:  # positions among the kept → bundle indexes
-        merged["proposal"], merged["merged_into"] = (
-            kept[merged["proposal"]],
-            kept[merged["merged_into"]],
-        )
-    counts.merged_proposals = upserted.merged
+    counts.merged_proposals = _merged_proposals(
+        kept=kept, companies=companies, company_ids=company_ids
+    )
     checkpoint()
     # Each proposal with the prospect it became (merged proposals share one).
     proposed = [(c, prospects[cid]) for c, cid in zip(companies, company_ids, strict=True)]
@@ -222,6 +219,28 @@ def _decided_matches(
     return kept, kept_companies, matches
 
 
+def _merged_proposals(
+    *, kept: list[int], companies: list[ProposedCompany], company_ids: list[int]
+) -> list[dict[str, Any]]:
+    """Proposals that resolved to the company of an earlier one, by their bundle indexes
+    (`kept` maps a position among the kept proposals to it): they share its prospect."""
+    first: dict[int, int] = {}
+    merged = []
+    for position, company_id in enumerate(company_ids):
+        if company_id not in first:
+            first[company_id] = position
+            continue
+        merged.append(
+            {
+                "proposal": kept[position],
+                "merged_into": kept[first[company_id]],
+                "company_id": company_id,
+                "name": companies[position].name,
+            }
+        )
+    return merged
+
+
 def _summary(c: IngestCounts) -> str:
     companies = "company", "companies"
     text = (
@@ -251,7 +270,7 @@ def _ingest_sources(
     )
     new = [s for s in data.sources if s.sha256 not in existing]
     if new:
-        bulk_insert(
+        counts.sources_added = bulk_insert(
             Source,
             (
                 {
@@ -269,7 +288,6 @@ def _ingest_sources(
             # Another run of the tenant may insert the same source concurrently.
             ignore_conflicts=True,
         )
-        counts.sources_added = len(new)
         existing = dict(
             Source.objects.for_tenant(tenant).filter(sha256__any=shas).values_list("sha256", "id")
         )

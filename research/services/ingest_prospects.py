@@ -6,7 +6,7 @@ People's fields (`review_status`, `manual_*`, `is_pinned`) are never written her
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -21,11 +21,13 @@ class UpsertedProspects:
     """What `upsert_prospects` did."""
 
     ids: dict[int, int]  # company id → prospect id
-    created: int = 0
-    updated: int = 0
-    withdrawn: int = 0
-    # Proposals that resolved to the company of an earlier one (positions in `companies`).
-    merged: list[dict[str, Any]] = field(default_factory=list)
+    created: int
+    updated: int
+    withdrawn: int
+
+
+# What ingestion writes of a prospect from the bundle (people's fields never).
+_FROM_THE_BUNDLE = ("name", "ai_rank", "ai_score", "proposal", "status", "bundle_id")
 
 
 def upsert_prospects(
@@ -38,20 +40,9 @@ def upsert_prospects(
     """One prospect per company of the bundle (proposals resolving to one company merge):
     created, or its AI fields updated where they differ; the run's bundle prospects that
     this bundle no longer proposes are withdrawn."""
-    merged: list[dict[str, Any]] = []
     by_company: dict[int, list[int]] = defaultdict(list)
     for index, company_id in enumerate(company_ids):
         by_company[company_id].append(index)
-    for company_id, indexes in by_company.items():
-        for other in indexes[1:]:
-            merged.append(
-                {
-                    "proposal": other,
-                    "merged_into": indexes[0],
-                    "company_id": company_id,
-                    "name": companies[other].name,
-                }
-            )
     # No ordering: the model's default sorts through the run, a join for nothing here.
     existing = {p.company_id: p for p in Prospect.objects.filter(run=run).order_by()}
     now = timezone.now()
@@ -92,10 +83,7 @@ def upsert_prospects(
         },
     )
     if to_update:
-        Prospect.objects.bulk_update(to_update, [*wanted, "updated_at"])  # same keys each time
-    result = UpsertedProspects(
-        ids={}, created=len(to_create), updated=len(to_update), merged=merged
-    )
+        Prospect.objects.bulk_update(to_update, [*_FROM_THE_BUNDLE, "updated_at"])
     # Those of an earlier bundle of the run that this one no longer proposes (read above, in
     # this transaction: only ingestion, serialized per run, creates bundle prospects).
     withdrawn = [
@@ -105,13 +93,16 @@ def upsert_prospects(
         and p.origin == ProspectOrigin.BUNDLE
         and p.status == ProspectStatus.ACTIVE
     ]
+    withdrawn_count = 0
     if withdrawn:
-        result.withdrawn = Prospect.objects.filter(
+        withdrawn_count = Prospect.objects.filter(
             pk__any=withdrawn, status=ProspectStatus.ACTIVE
         ).update(status=ProspectStatus.WITHDRAWN, updated_at=now)
-    result.ids = {company_id: p.pk for company_id, p in existing.items()}
-    result.ids |= {row["company_id"]: pk for row, pk in zip(to_create, created, strict=True)}
-    return result
+    ids = {company_id: p.pk for company_id, p in existing.items()}
+    ids |= {row["company_id"]: pk for row, pk in zip(to_create, created, strict=True)}
+    return UpsertedProspects(
+        ids=ids, created=len(to_create), updated=len(to_update), withdrawn=withdrawn_count
+    )
 
 
 def _proposal_summary(company: ProposedCompany) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from ats.actors import Actor
 from ats.errors import Conflict
 from research.models import ResearchRun, RunSource, RunStatus, Source, SourceStage, SourceState
 
-from .pipeline import STAGE_OF_JOB_TYPE, lock_run, next_stage, processing_runs_of, run_fail
+from .locks import lock_run
+from .pipeline import STAGE_OF_JOB_TYPE, next_stage, processing_runs_of, run_fail
 from .status import InvalidTransition
 from .steps import CLASSIFY, MSG_SOURCE_FAILED, source_label, steps_refresh
 

@@ -30,7 +30,8 @@ from research.sources.extract import sniff_content_type
 from research.sources.fetch import REFUSED_ADDRESS, FetchRefused, validate_fetchable_url
 
 from .events import event_record
-from .pipeline import enqueue_pipeline, lock_run
+from .locks import lock_run
+from .pipeline import enqueue_pipeline
 from .stages import material_store, sha256_hex
 
 MAX_FILE_BYTES = 10 * 1024 * 1024

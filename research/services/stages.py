@@ -46,13 +46,13 @@ from research.sources.fetch import (
 )
 
 from .events import event_record
+from .locks import lock_run
 from .mentions import run_sources_process_mentions
 from .pipeline import (
     CLASSIFY_JOB_TYPE,
     PROCESS_JOB_TYPE,
     enqueue_run_job,
     enqueue_source_job,
-    lock_run,
     lock_sources,
     processing_runs_of,
     run_complete_if_done,

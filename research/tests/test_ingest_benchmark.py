@@ -11,19 +11,16 @@ from pathlib import Path
 
 from django.db import connection
 
+from jobs.tests.utils import child_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench_database_url() -> str:
     """The test server, with a database name of its own: the benchmark creates and drops
     `test_<name>`, which must not be the test run's database."""
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    name = settings["NAME"].removeprefix("test_")
-    return (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{name}_benchcheck"
-    )
+    name = connection.settings_dict["NAME"].removeprefix("test_")
+    return child_database_url(f"{name}_benchcheck")
 
 
 def test_the_benchmark_measures_ingestion_and_its_floor() -> None:
