@@ -25,6 +25,7 @@ from .models import WorkerProcess
 from .services import attempts
 
 if TYPE_CHECKING:
+    from .execution import Attempt
     from .reporting import Reporter
     from .worker import Worker
 
@@ -89,6 +90,20 @@ def deregister(worker_id: str, reporter: Reporter) -> None:
         logger.exception("Worker %s: could not record its stop.", worker_id)
 
 
+def renew_leases(*, worker_id: str, claimed: dict[int, Attempt]) -> None:
+    """One heartbeat of these attempts (by job id): their leases extended, and their flags
+    set for their handlers' next `raise_if_cancelled()`."""
+    owned, cancel = attempts.heartbeat(
+        worker_id=worker_id,
+        attempts={job_id: a.job.fencing_token for job_id, a in claimed.items()},
+    )
+    for job_id, attempt in claimed.items():
+        attempt.cancel_requested = attempt.cancel_requested or job_id in cancel
+        # Not owned any more: finished a moment ago (then the flag is moot), or taken over
+        # by another worker after our lease expired: the handler should stop.
+        attempt.lease_lost = attempt.lease_lost or job_id not in owned
+
+
 class Heartbeat(threading.Thread):
     def __init__(self, worker: Worker) -> None:
         super().__init__(name="jobs-heartbeat", daemon=True)
@@ -115,15 +130,7 @@ class Heartbeat(threading.Thread):
         with worker._lock:
             claimed = dict(worker._claimed)
             succeeded, failed = worker._reporter.succeeded, worker._reporter.failed
-        owned, cancel = attempts.heartbeat(
-            worker_id=worker.worker_id,
-            attempts={job_id: a.job.fencing_token for job_id, a in claimed.items()},
-        )
-        for job_id, attempt in claimed.items():
-            attempt.cancel_requested = attempt.cancel_requested or job_id in cancel
-            # Not owned any more: finished a moment ago (then the flag is moot), or taken
-            # over by another worker after our lease expired: the handler should stop.
-            attempt.lease_lost = attempt.lease_lost or job_id not in owned
+        renew_leases(worker_id=worker.worker_id, claimed=claimed)
         loop_age = max(0.0, time.monotonic() - worker._last_loop)
         WorkerProcess.objects.filter(pk=worker.worker_id).update(
             last_seen_at=Now(),
