@@ -138,6 +138,9 @@ class BackfillCommand(BaseCommand):
     """Base of the backfill commands; see the module docstring."""
 
     default_batch_size = 1_000
+    # Options that change which rows a run walks: a run resumes only the checkpoint of a run
+    # with the same values (with other ones it would skip rows the first never looked at).
+    scope_options: tuple[str, ...] = ()
     # Seconds between plain progress lines when the output is not a terminal.
     progress_interval = 10.0
 
@@ -189,7 +192,7 @@ class BackfillCommand(BaseCommand):
         self._progress: Progress | None = None
         run = BackfillRun(tenant=tenant, dry_run=dry_run, counts=counts, report=self._report)
         passes = self._passes = list(self.passes(**options))
-        checkpoint = None if dry_run else self._checkpoint(tenant, passes, options["restart"])
+        checkpoint = None if dry_run else self._checkpoint(tenant, passes, options)
         if checkpoint is not None:
             counts.update(checkpoint.counts)
         started = time.monotonic()
@@ -249,9 +252,11 @@ class BackfillCommand(BaseCommand):
         self._progress = None
 
     def _checkpoint(
-        self, tenant: Tenant | None, passes: list[Pass], restart: bool
+        self, tenant: Tenant | None, passes: list[Pass], options: dict[str, Any]
     ) -> BackfillCheckpoint:
+        restart: bool = options["restart"]
         scope = f"tenant:{tenant.pk}" if tenant else "all"
+        scope += "".join(f" {name}={options[name]}" for name in self.scope_options)
         now = timezone.now()
         checkpoint, created = BackfillCheckpoint.objects.get_or_create(
             command=self.backfill_name,

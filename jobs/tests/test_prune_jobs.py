@@ -145,7 +145,7 @@ def test_killed_halfway_then_run_again_ends_like_an_uninterrupted_run(tenant_a, 
     # Killed (-9) right after its second batch committed: 6 of alpha's 8 jobs are gone.
     run_killed("jobs", 2, *command, "--tenant", "alpha")
     assert len(left(tenant_a)) == len(INTERLEAVED) - 6
-    checkpoint = BackfillCheckpoint.objects.get(command=COMMAND, scope=f"tenant:{tenant_a.pk}")
+    checkpoint = BackfillCheckpoint.objects.get(command=COMMAND)  # the options in its scope
     assert checkpoint.finished_at is None
     assert checkpoint.counts["finished jobs deleted"] == 6
 
@@ -161,3 +161,18 @@ def test_killed_halfway_then_run_again_ends_like_an_uninterrupted_run(tenant_a, 
     again, _ = run(*command[1:], "--tenant", "alpha")
     assert "deleted" not in again
     assert len(left(tenant_a)) == len(INTERLEAVED) - to_delete
+
+
+def test_a_run_with_other_options_does_not_resume_an_interrupted_one(tenant_a) -> None:
+    made = make_jobs(tenant_a, ("succeeded", OLD), ("succeeded", RECENT), ("failed", OLD))
+    run("--older-than", "7d", "--tenant", "alpha")
+    # As if killed after its last batch: unfinished, past every job's key.
+    BackfillCheckpoint.objects.filter(command=COMMAND).update(
+        finished_at=None, last_key=str(max(made))
+    )
+
+    out, err = run("--older-than", "12h", "--include-failed", "--tenant", "alpha")
+
+    assert "Resuming" not in err
+    assert "finished jobs deleted: 2" in out
+    assert left(tenant_a) == []

@@ -26,6 +26,8 @@ class Command(BackfillCommand):
         "Without --tenant, also system jobs and the rows of workers not seen since then."
     )
 
+    scope_options = ("older_than", "include_failed")
+
     def add_backfill_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
