@@ -144,7 +144,8 @@ def record_attempts(sender: object, *, records: list[AttemptRecord], **kwargs: o
 
 
 class QueueCollector(Collector):
-    """The queue as the database has it now (two queries per scrape)."""
+    """The queue as the database has it now (three queries per scrape: its clock, the live
+    workers, the queues' depths)."""
 
     def collect(self) -> Iterator[Metric]:
         now = db_now()  # the queue's timestamps are the database's, not this host's

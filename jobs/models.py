@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from ats.models import TenantQuerySet
+from ats.request_context import MAX_REQUEST_ID_LENGTH
 
 from .errors import MSG_CANCELLED, JobCancelled
 
@@ -130,7 +131,10 @@ class Job(models.Model):
     unique_key = models.CharField(max_length=255, null=True, blank=True)
     # The request id of the request (or job attempt) that enqueued the job: its attempts log
     # with it, so one id follows a bundle from its upload to its ingestion.
-    request_id = models.CharField(max_length=128, blank=True, default="")
+    # A database default too: hand-written INSERTs (the queue's hot path) need not name it.
+    request_id = models.CharField(
+        max_length=MAX_REQUEST_ID_LENGTH, blank=True, default="", db_default=""
+    )
     result = models.JSONField(null=True, blank=True)
     # One entry per failed attempt: attempt, at, worker, error_class, message, traceback.
     errors = models.JSONField(default=list, blank=True)
@@ -207,6 +211,14 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def queue_wait(self) -> float | None:
+        """Seconds it waited to be claimed, from ready (`run_after`) to claimed
+        (`started_at`), both on the database's clock; None before a claim."""
+        if self.started_at is None:
+            return None
+        return (self.started_at - self.run_after).total_seconds()
 
     def raise_if_cancelled(self) -> None:
         """A handler's safe point: raise when it should stop.

@@ -111,8 +111,5 @@ class Reporter:
 
 
 def _wait(attempt: Attempt) -> float:
-    """Seconds the job waited to be claimed: claimed - ready, both the database's clock."""
-    job = attempt.job
-    if job.started_at is None:
-        return 0.0
-    return max(0.0, (job.started_at - job.run_after).total_seconds())
+    """Seconds the job waited to be claimed (0 when unknown)."""
+    return max(0.0, attempt.job.queue_wait or 0.0)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from ats.models import TenantQuerySet, TenantScopedModel, tenant_key
+from ats.request_context import MAX_REQUEST_ID_LENGTH
 
 
 class RunStatus(models.TextChoices):
@@ -114,7 +115,9 @@ class Bundle(TenantScopedModel):
     )
     uploaded_by_actor = models.CharField(max_length=200, blank=True)
     # The upload's X-Request-ID: the ingestion job carries it, so one id follows the bundle.
-    request_id = models.CharField(max_length=128, blank=True, default="")
+    request_id = models.CharField(
+        max_length=MAX_REQUEST_ID_LENGTH, blank=True, default="", db_default=""
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -274,7 +274,7 @@ def reclaim_expired(*, limit: int = 100) -> int:
                 queue=job.queue,
                 outcome=outcome,
                 duration_s=None,
-                wait_s=(job.started_at - job.run_after).total_seconds() if job.started_at else None,
+                wait_s=job.queue_wait,
             )
             logger.warning(
                 "Job %s #%s: lease of %s expired after attempt %s; reclaimed.",

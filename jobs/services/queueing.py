@@ -325,10 +325,7 @@ def delete_finished_jobs(*, ids: list[int], cutoff: datetime, include_failed: bo
     return deleted
 
 
-def forget_workers(*, cutoff: datetime, ids: list[str] | None = None) -> int:
-    """Delete the rows of workers not seen since `cutoff` (of `ids` only, when given)."""
-    stale = WorkerProcess.objects.filter(last_seen_at__lt=cutoff)
-    if ids is not None:
-        stale = stale.filter(pk__in=ids)
-    deleted, _ = stale.delete()
+def forget_workers(*, cutoff: datetime, ids: list[str]) -> int:
+    """Delete the rows of the workers `ids` that are still not seen since `cutoff`."""
+    deleted, _ = WorkerProcess.objects.filter(pk__in=ids, last_seen_at__lt=cutoff).delete()
     return deleted

@@ -6,7 +6,6 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -151,25 +150,6 @@ def test_retry_refuses_a_second_active_job_with_the_same_key(db: None) -> None:
     with pytest.raises(Conflict, match=f"job {active.pk} with the same unique key"):
         jobs.retry(failed)
     assert Job.objects.get(pk=failed.pk).status == "failed"
-
-
-def test_prune_deletes_only_old_finished_jobs(db: None) -> None:
-    old = timezone.now() - timedelta(days=8)
-    kept_status = {}
-    for status in JobStatus.values:
-        job = jobs.enqueue("testapp.hold")
-        Job.objects.filter(pk=job.pk).update(status=status, finished_at=old)
-        kept_status[status] = job.pk
-    recent = jobs.enqueue("testapp.hold")
-    Job.objects.filter(pk=recent.pk).update(status="succeeded", finished_at=timezone.now())
-
-    call_command("prune_jobs", "--older-than", "7d", "--batch-size", "1")
-    remaining = set(Job.objects.values_list("status", flat=True))
-    assert remaining == {"queued", "running", "failed", "succeeded"}
-    assert Job.objects.filter(status="succeeded").get().pk == recent.pk
-    call_command("prune_jobs", "--older-than", "7d", "--include-failed")
-    assert not Job.objects.filter(status="failed").exists()
-    assert Job.objects.filter(pk=recent.pk).exists()
 
 
 def test_raise_if_cancelled_outside_a_worker_asks_the_database(db: None) -> None:
