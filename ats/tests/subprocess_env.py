@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,11 @@ def run_manage(*args: str, env: dict[str, str], timeout: float = 60) -> subproce
         text=True,
         timeout=timeout,
     )
+
+
+def free_port() -> int:
+    """A port nothing listens on now (bound and released: the kernel does not hand it out
+    again at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -12,34 +12,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from jobs.models import WorkerProcess
+from jobs.tests.utils import subprocess_env, wait_until
 
-from .subprocess_env import BASE_DIR
+from .subprocess_env import BASE_DIR, free_port
 
 DEVSERVER = BASE_DIR / "bin" / "devserver"
 DEADLINE = 60.0
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-
-
-def wait_for[T](predicate: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout}s waiting for {what}.")
-        time.sleep(0.05)
-    return value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -69,30 +53,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def child_env(**overrides: str) -> dict[str, str]:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}"
-        if connection.vendor == "postgresql"
-        else f"sqlite:///{db['NAME']}"
-    )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_ALLOW_ASYNC_UNSAFE", "PROMETHEUS_MULTIPROC_DIR"}
-    }
-    return {
-        **env,
-        "DJANGO_SETTINGS_MODULE": "ats.settings_test",
-        "DATABASE_URL": url,
-        "PYTHONUNBUFFERED": "1",
-        "JOBS_POLL_INTERVAL": "0.2",
-        **overrides,
-    }
-
-
 def healthy(port: int) -> bool:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -109,24 +69,29 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
     server = subprocess.Popen(
         [sys.executable, str(DEVSERVER)],
         cwd=BASE_DIR,
-        env=child_env(BIND=f"127.0.0.1:{port}"),
+        env=subprocess_env(BIND=f"127.0.0.1:{port}"),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # a terminal of its own: our SIGHUP reaches it alone
     )
     family: set[int] = set()
     try:
-        wait_for(lambda: healthy(port), "gunicorn to answer /healthz")
-        wait_for(WorkerProcess.objects.exists, "the job worker to register")
-        family = wait_for(
+        wait_until(lambda: healthy(port), timeout=DEADLINE, message="gunicorn's /healthz")
+        wait_until(WorkerProcess.objects.exists, timeout=DEADLINE, message="the job worker")
+        family = wait_until(
             lambda: (found := descendants(server.pid)) and len(found) >= 4 and found,
-            "gunicorn's master, its two workers and the job worker",
+            timeout=DEADLINE,
+            message="gunicorn's master, its two workers and the job worker",
         )
 
         server.send_signal(signal.SIGHUP)
 
         assert server.wait(timeout=DEADLINE) == 0
-        wait_for(lambda: not any(alive(pid) for pid in family), "every child to exit")
+        wait_until(
+            lambda: not any(alive(pid) for pid in family),
+            timeout=DEADLINE,
+            message="every child to exit",
+        )
         assert not healthy(port)
         output = (tmp_path / "devserver.log").read_text()
         assert "Stopping (terminal closed)" in output

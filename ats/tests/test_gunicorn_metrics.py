@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -21,13 +20,9 @@ import pytest
 from ats.tests.prometheus import parse, value
 from jobs.tests.utils import BASE_DIR, subprocess_env, wait_until
 
+from .subprocess_env import free_port
+
 TOKEN = "gunicorn-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, token: str = "") -> tuple[int, str]:

@@ -3,24 +3,16 @@ traceback (unless asked for with --traceback). Real child processes."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
-from .subprocess_env import production_env, run_manage
+from .subprocess_env import free_port, production_env, run_manage
 
 # No database of the test run is used: these run on SQLite too.
 pytestmark = pytest.mark.sqlite
 
 PASSWORD = "s3cret-pw"
-
-
-def _closed_port() -> int:
-    """A port nothing listens on (bound and released: the kernel does not reuse it at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _one_error_line(result: object) -> str:
@@ -40,7 +32,7 @@ def test_a_url_that_is_not_a_database_url(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_names_it_without_its_password(tmp_path: Path) -> None:
-    port = _closed_port()
+    port = free_port()
     url = f"postgres://ats:{PASSWORD}@127.0.0.1:{port}/ats"
     env = production_env(tmp_path, DATABASE_URL=url)
     line = _one_error_line(

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -25,7 +24,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from .subprocess_env import BASE_DIR
+from .subprocess_env import BASE_DIR, free_port
 
 README = BASE_DIR / "README.md"
 HEADING = "### Running with PostgreSQL"
@@ -48,12 +47,6 @@ def readme_commands() -> list[str]:
         for line in block.group(1).splitlines()
         if line.strip() and not line.strip().startswith("#")
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_url() -> str:

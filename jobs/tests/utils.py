@@ -55,8 +55,10 @@ def child_database_url(name: str | None = None) -> str:
 
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests for their own process only.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "ats.settings_test",
         "DATABASE_URL": child_database_url(),
         "PYTHONUNBUFFERED": "1",
