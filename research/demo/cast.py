@@ -4,7 +4,7 @@ of each run, all drawn from one seeded generator (`data`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
 
 from .data import DemoCompany, Generator, without_domain
@@ -83,7 +83,11 @@ class Cast:
     review_new: tuple[DemoCompany, ...]  # unknown to the firm, for the run awaiting review
     succeeded_new: tuple[DemoCompany, ...]
     failed_new: tuple[DemoCompany, ...]
-    generated_known: tuple[DemoCompany, ...] = field(default=())
+
+    @property
+    def generated_known(self) -> tuple[DemoCompany, ...]:
+        """The firm's generated records (after the hand-placed ones)."""
+        return self.known[len(HAND_PLACED) :]
 
 
 @cache
@@ -96,7 +100,6 @@ def cast() -> Cast:
     generated = (*with_domain, *no_domain)
     return Cast(
         known=(*HAND_PLACED, *generated),
-        generated_known=generated,
         review_new=tuple(generator.company() for _ in range(REVIEW_NEW)),
         succeeded_new=tuple(generator.company() for _ in range(SUCCEEDED_NEW)),
         failed_new=tuple(generator.company() for _ in range(FAILED_NEW)),

@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
 
-from ats.normalize import normalize_company_name
+from research.services.matching import HINT_THRESHOLD, hint_key
 
 SEED = 20260301
-# Names closer than this to another demo name are drawn again (the review page hints from 85).
-MAX_ACCIDENTAL_SIMILARITY = 75.0
+# Names closer than this to another demo name are drawn again: only the duplicates placed on
+# purpose get a review hint.
+MAX_ACCIDENTAL_SIMILARITY = HINT_THRESHOLD - 10
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class Generator:
 
     def reserve(self, name: str, domain: str = "") -> None:
         """Names placed by hand: drawn names keep their distance from them too."""
-        self.keys.append(_key(name))
+        self.keys.append(hint_key(name))
         if domain:
             self.domains.add(domain)
 
@@ -185,12 +186,8 @@ class Generator:
         )
 
     def _distinct(self, name: str) -> bool:
-        key = _key(name)
+        key = hint_key(name)
         return all(fuzz.ratio(key, other) < MAX_ACCIDENTAL_SIMILARITY for other in self.keys)
-
-
-def _key(name: str) -> str:
-    return " ".join(sorted(normalize_company_name(name).split()))
 
 
 def without_domain(company: DemoCompany) -> DemoCompany:

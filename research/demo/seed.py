@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -36,7 +36,7 @@ from research.models import (
 )
 from research.review import bundle_matches, is_probable_duplicate
 from research.services.bundles import bundle_approve, bundle_upload
-from research.services.matching import summarize
+from research.services.matching import MatchKind, summarize
 from research.services.pipeline import run_start
 from research.services.runs import run_create
 from research.services.sources import (
@@ -52,6 +52,9 @@ from .bundles import research_bundle
 from .cast import CLIENT, cast
 from .data import DemoCompany
 from .documents import documents
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 TENANT_SLUG = "demo"
 TENANT_NAME = "Demo Search Partners"
@@ -175,7 +178,7 @@ def _role(tenant: Tenant) -> tuple[Role, Seeded]:
     return role, Seeded(f"Role {role.title} (client: {client_name})", created)
 
 
-def _reviewer(tenant: Tenant) -> tuple[object, Seeded]:
+def _reviewer(tenant: Tenant) -> tuple[User, Seeded]:
     membership, user_created = ats_services.member_add(
         tenant=tenant, email=REVIEWER_EMAIL, role=MemberRole.REVIEWER
     )
@@ -233,23 +236,23 @@ def _awaiting_review(tenant: Tenant, role: Role) -> bool:
 
 
 def _index_of(bundle: Bundle, company: DemoCompany) -> int:
-    names = [c["name"] for c in bundle.payload["proposal_json"]["companies"]]
-    domains = [c.get("domain", "") for c in bundle.payload["proposal_json"]["companies"]]
+    proposed = bundle.payload["proposal_json"]["companies"]
     return next(
         i
-        for i, (n, d) in enumerate(zip(names, domains, strict=True))
-        if n == company.name and d == company.domain
+        for i, c in enumerate(proposed)
+        if (c["name"], c.get("domain", "")) == (company.name, company.domain)
     )
 
 
-def _succeeded(tenant: Tenant, role: Role, reviewer: object) -> bool:
+def _succeeded(tenant: Tenant, role: Role, reviewer: User) -> bool:
     """Approved with decisions and ingested by the ingest job (run later with the others)."""
     run, created = _researched(tenant, runs.SUCCEEDED, runs.succeeded_proposals(), role)
     if run.status == RunStatus.NEEDS_REVIEW:
         bundle = Bundle.objects.filter(run=run).pending().get()
         proposal, record = runs.SAME_AS
         existing = _existing(tenant, record)
-        assert existing is not None
+        if existing is None:  # seeded by _companies before any run
+            raise RuntimeError(f"The demo's company {record.name} is missing.")
         bundle_approve(
             bundle=bundle,
             actor=Actor.for_user(reviewer),
@@ -264,7 +267,7 @@ def _succeeded(tenant: Tenant, role: Role, reviewer: object) -> bool:
     return created
 
 
-def _failed(tenant: Tenant, reviewer: object) -> bool:
+def _failed(tenant: Tenant, reviewer: User) -> bool:
     run, created = _researched(tenant, runs.FAILED, runs.failed_proposals())
     if run.status == RunStatus.NEEDS_REVIEW:
         bundle = Bundle.objects.filter(run=run).pending().get()
@@ -337,7 +340,7 @@ def _review_summary(bundle: Bundle) -> str:
     matches = bundle_matches(bundle=bundle)
     totals = summarize(matches)
     duplicates = sum(is_probable_duplicate(m) for m in matches)
-    new = sum(1 for m in matches if m.kind == "new" and not is_probable_duplicate(m))
+    new = sum(1 for m in matches if m.kind == MatchKind.NEW and not is_probable_duplicate(m))
     return (
         f"{plural(len(matches), 'company', 'companies')}: {totals['matched_domain']} same "
         f"domain, {totals['matched_name']} same name or alias ({totals['ambiguous']} "

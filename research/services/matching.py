@@ -227,6 +227,12 @@ def _sorted_tokens(name: str) -> str:
     return " ".join(sorted(name.split()))
 
 
+def hint_key(name: str) -> str:
+    """A company name as similarity hints compare it (`fuzz.ratio` of two keys): normalized,
+    its words sorted."""
+    return _sorted_tokens(normalize_company_name(name))
+
+
 def create_new_companies(
     *, tenant: Tenant, matches: Sequence[Match], fields_of: Callable[[int], dict[str, str]]
 ) -> list[int]:

@@ -26,10 +26,6 @@ ARTICLES = {
         "2,000,000. Auric Motion GmbH, Vienna, registered 2019. Lumenbot Systems GmbH, "
         "Stuttgart, registered 2015, machine vision for robot cells."
     ),
-    "energy-brief": (
-        "Energy Brief: Helios Grid Systems GmbH of Hamburg supplies battery storage to German "
-        "grid operators and is hiring a chief technology officer for its robotics line."
-    ),
 }
 
 
@@ -71,11 +67,9 @@ def _company(
     }
 
 
-def demo_bundle(
-    run_id: str, *, with_lumenbot: bool, with_duplicate: bool = False
-) -> dict[str, Any]:
-    """The demo's research. `with_duplicate` adds a company whose name the demo tenant already
-    has with another domain: the review page shows it as a probable duplicate."""
+def review_bundle(run_id: str, *, with_lumenbot: bool) -> dict[str, Any]:
+    """The reviewer browser test's research: DACH robotics companies, one of them (Lumenbot)
+    only when asked."""
     companies = [
         _company(
             "Northwind Robotics GmbH",
@@ -170,20 +164,6 @@ def demo_bundle(
                 0.58,
                 ["company-register"],
                 ["machine vision for robot cells"],
-            )
-        )
-    if with_duplicate:
-        used.append("energy-brief")
-        companies.append(
-            _company(
-                "Helios Grid Systems GmbH",
-                "heliosgrid.de",
-                "Hamburg",
-                "DE",
-                len(companies) + 1,
-                0.52,
-                ["energy-brief"],
-                ["supplies battery storage to German grid operators"],
             )
         )
     return {

@@ -24,7 +24,7 @@ from research.models import Bundle, BundleStatus, CompanyDecision, ResearchRun, 
 from research.services.bundles import bundle_upload
 from research.services.runs import run_create
 
-from .review_bundle import demo_bundle
+from .review_bundle import review_bundle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AGENT = Actor(label="api_key:research-agent")
@@ -36,7 +36,7 @@ def _run(tenant: Tenant, objective: str, **kwargs: Any) -> ResearchRun:
 
 
 def _upload(run: ResearchRun, *, with_lumenbot: bool = True) -> Bundle:
-    payload = demo_bundle(str(run.pk), with_lumenbot=with_lumenbot)
+    payload = review_bundle(str(run.pk), with_lumenbot=with_lumenbot)
     return bundle_upload(run=run, payload=payload, actor=AGENT).bundle
 
 
