@@ -65,6 +65,10 @@ def healthy(port: int) -> bool:
 @pytest.mark.django_db(transaction=True)
 def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> None:
     port = free_port()
+    gone = subprocess.Popen(["true"])  # a devserver killed earlier left its metrics behind
+    gone.wait()
+    stale_metrics = BASE_DIR / "var" / "prometheus" / f"devserver-{gone.pid}"
+    stale_metrics.mkdir(parents=True, exist_ok=True)
     log = (tmp_path / "devserver.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, str(DEVSERVER)],
@@ -77,6 +81,7 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
     family: set[int] = set()
     try:
         wait_until(lambda: healthy(port), timeout=DEADLINE, message="gunicorn's /healthz")
+        assert not stale_metrics.exists()
         wait_until(WorkerProcess.objects.exists, timeout=DEADLINE, message="the job worker")
         family = wait_until(
             lambda: (found := descendants(server.pid)) and len(found) >= 4 and found,
