@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from ats.tests.prometheus import assert_aggregates_only, parse, scrape, value
 from ats.tests.subprocess_env import run_manage, run_python
+from jobs import metrics as job_metrics
 from jobs.models import Job
 from jobs.tests.utils import BASE_DIR, age_jobs, subprocess_env
 from research import metrics as research_metrics
@@ -39,7 +40,7 @@ def job_counts(samples, job_type: str, queue: str = "default") -> dict[str, floa
         "durations": value(samples, "ats_job_duration_seconds_count", **labels),
         "waits": value(samples, "ats_job_queue_wait_seconds_count", **labels),
     }
-    for outcome in ("succeeded", "retried", "failed", "cancelled", "lost", "released"):
+    for outcome in sorted(job_metrics.OUTCOMES):
         counts[outcome] = value(samples, "ats_job_attempts_total", **labels, outcome=outcome)
     return {name: n for name, n in counts.items() if n}
 
@@ -231,7 +232,8 @@ def test_job_metrics_add_up_across_web_and_worker_processes(
         assert worker.returncode == 0, worker.stderr
         worker_lines += [json.loads(line) for line in (worker.stdout + worker.stderr).splitlines()]
         age_jobs(60)
-    # The workers' lines are JSON; the ingestion's carries the approving request's id.
+    # The workers' lines are JSON; the ingestion's carries the id of the request that queued it
+    # (the upload's: research/tests/test_request_id_to_ingestion.py checks which).
     ingest = Job.objects.get(job_type="research.ingest_bundle")
     assert ingest.request_id and not ingest.request_id.startswith("job-")
     [attempt] = [line for line in worker_lines if line.get("job_id") == ingest.pk]
