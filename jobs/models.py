@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Now
-from django.utils import timezone
 
 from ats.models import TenantQuerySet
 from ats.request_context import MAX_REQUEST_ID_LENGTH
@@ -119,7 +118,9 @@ class Job(models.Model):
     # Attempts charged so far (a graceful shutdown gives its attempt back).
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=3)
-    run_after = models.DateTimeField(default=timezone.now)
+    # On the database's clock, like every time the queue compares: on SQLite the application's
+    # microseconds would run ahead of the claim's millisecond Now() and hide a new job.
+    run_after = models.DateTimeField(db_default=Now())
     # The running attempt's fence: every claim increments the token and it never goes back,
     # so (id, fencing_token, locked_by) names one attempt for ever, even after a release.
     fencing_token = models.PositiveBigIntegerField(default=0)
@@ -138,7 +139,7 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     # One entry per failed attempt: attempt, at, worker, error_class, message, traceback.
     errors = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -261,9 +262,9 @@ class WorkerProcess(models.Model):
     # Empty: every queue.
     queues = models.JSONField(default=list, blank=True)
     concurrency = models.PositiveSmallIntegerField(default=1)
-    started_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(db_default=Now())
     # Written by the heartbeat thread; `last_loop_at` is when the main loop last went round.
-    last_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(db_default=Now())
     last_loop_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     jobs_succeeded = models.PositiveIntegerField(default=0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 import jobs
@@ -95,6 +96,32 @@ def test_unique_key_holds_for_system_jobs_without_tenant(db: None) -> None:
     first = jobs.enqueue("testapp.hold", unique_key="nightly")
     assert jobs.enqueue("testapp.hold", unique_key="nightly").pk == first.pk
     assert Job.objects.filter(unique_key="nightly").count() == 1
+
+
+NEW_JOB_MAKERS = {
+    "enqueue": lambda: jobs.enqueue("testapp.record_plain", {}),
+    "enqueue_many": lambda: jobs.enqueue_many("testapp.record_plain", [{}])[0],
+    "model default": lambda: Job.objects.create(job_type="testapp.record_plain", payload={}),
+}
+
+
+@pytest.mark.parametrize("make", NEW_JOB_MAKERS.values(), ids=NEW_JOB_MAKERS.keys())
+def test_a_new_job_is_ready_by_the_database_clock(db: None, make) -> None:
+    job = make()
+    if connection.vendor == "sqlite":
+        # SQLite compares times as text, and the claim's Now() has three decimals: a time
+        # written from Python (six) sorts after it within its own millisecond, and a job
+        # claimed that quickly stayed hidden (CI caught it once in 2,000).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT CAST(run_after AS TEXT), CAST(created_at AS TEXT) FROM jobs WHERE id = %s",
+                [job.pk],
+            )
+            stored = cursor.fetchone()
+        for text in stored:
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", text), stored
+    assert job.run_after == job.created_at
+    assert claim_one().pk == job.pk
 
 
 def test_claim_order_is_priority_then_run_after_then_id(db: None) -> None:
