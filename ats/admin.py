@@ -3,7 +3,7 @@ every app's admin uses: staff see only their tenants' rows; superusers see all."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -53,10 +53,14 @@ def has_tenant_role(request: HttpRequest, role: str, tenant_id: int | None = Non
 
 
 def ago(moment: datetime | None) -> str:
-    """How long ago, in one unit ("3 hours ago"): short enough for a column of a list."""
+    """How long ago, in one unit ("3 hours ago"): short enough for a column of a list. Under a
+    minute, or ahead of this host's clock (database times), "just now", not "0 minutes ago"."""
     if moment is None:
         return "-"
-    return f"{timesince(moment, timezone.now(), depth=1)} ago"
+    now = timezone.now()
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
 
 
 admin.site.site_header = "ATS Research"

@@ -1,8 +1,12 @@
 """The admin as reviewers use it: login, index, tenant scoping by membership role."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.urls import reverse
 
+from ats.admin import ago
 from ats.models import MemberRole
 
 from .factories import CompanyFactory
@@ -71,3 +75,14 @@ def test_inactive_superuser_has_no_access(client, django_user_model, db) -> None
     user.is_active = False
     user.save()
     assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.sqlite
+@time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=UTC), tick=False)
+def test_ago_says_just_now_under_a_minute_and_one_unit_after() -> None:
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert ago(None) == "-"
+    assert ago(now - timedelta(seconds=59)) == "just now"
+    assert ago(now + timedelta(seconds=2)) == "just now"  # a database clock slightly ahead
+    assert ago(now - timedelta(seconds=60)) == "1\xa0minute ago"
+    assert ago(now - timedelta(hours=3, minutes=20)) == "3\xa0hours ago"
