@@ -79,6 +79,7 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
         start_new_session=True,  # a terminal of its own: our SIGHUP reaches it alone
     )
     family: set[int] = set()
+    all_stopped = False
     try:
         wait_until(lambda: healthy(port), timeout=DEADLINE, message="gunicorn's /healthz")
         assert not stale_metrics.exists()
@@ -101,12 +102,16 @@ def test_closing_the_terminal_stops_gunicorn_and_the_worker(tmp_path: Path) -> N
         output = (tmp_path / "devserver.log").read_text()
         assert "Stopping (terminal closed)" in output
         assert "stopped: 0 succeeded, 0 failed" in output  # the worker's graceful stop
+        all_stopped = True
     finally:
+        # After a failure only (when all stopped, their pids may already be someone else's).
         # The children run in sessions of their own: killing the devserver's group would not
         # reach them, and a worker left behind would take later tests' jobs.
-        for pid in [server.pid, *family]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        if not all_stopped:
+            server.kill()  # nothing if it was reaped
+            for pid in filter(alive, family):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         server.wait(timeout=DEADLINE)
         log.close()
 

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from .subprocess_env import BASE_DIR, free_port
+from .subprocess_env import BASE_DIR, child_database_url, free_port, inherited_env
 
 README = BASE_DIR / "README.md"
 HEADING = "### Running with PostgreSQL"
@@ -49,12 +49,6 @@ def readme_commands() -> list[str]:
     ]
 
 
-def server_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-
-
 def server_host() -> str:
     db = settings.DATABASES["default"]
     return f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
@@ -62,12 +56,10 @@ def server_host() -> str:
 
 def base_env(tmp_path: Path) -> dict[str, str]:
     db = settings.DATABASES["default"]
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "DEBUG"}
-        and not key.startswith(("SECURE_", "RATE_LIMIT_", "PG"))
-    }
+    env = inherited_env(
+        without={"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "DEBUG"},
+        prefixes=("SECURE_", "RATE_LIMIT_", "PG"),
+    )
     return env | {
         "PGHOST": db["HOST"] or "127.0.0.1",
         "PGPORT": str(db["PORT"] or 5432),
@@ -185,7 +177,7 @@ class Deployment:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        with psycopg.connect(f"{server_url()}/postgres", autocommit=True) as connection:
+        with psycopg.connect(child_database_url("postgres"), autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             connection.execute(f'DROP ROLE IF EXISTS "{self.role}"')
 

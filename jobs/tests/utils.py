@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,9 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import connection
-
-BASE_DIR = Path(__file__).resolve().parents[2]
+from ats.tests.subprocess_env import BASE_DIR, child_database_url, inherited_env
 
 # Small leases so that crash recovery is quick; every wait below is bounded.
 FAST_QUEUE_ENV = {
@@ -41,24 +38,9 @@ def wait_until[T](
         time.sleep(0.02)
 
 
-def child_database_url(name: str | None = None) -> str:
-    """The URL of the database this test runs on (the test database), for subprocesses; or
-    of the database `name` on the same PostgreSQL server."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    return (
-        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{name or settings['NAME']}"
-    )
-
-
 def subprocess_env(**overrides: str) -> dict[str, str]:
-    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests for their own process only.
-    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {
-        **inherited,
+        **inherited_env(),
         "DJANGO_SETTINGS_MODULE": "ats.settings_test",
         "DATABASE_URL": child_database_url(),
         "PYTHONUNBUFFERED": "1",

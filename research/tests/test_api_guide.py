@@ -54,11 +54,12 @@ def test_the_api_guide_runs_as_written(live_server, tmp_path: Path) -> None:
             timeout=240,
         )
         worker.send()
-        worker.wait()
+        worker_exit = worker.wait()
     finally:
         worker.stop()
     output = result.stdout
     assert result.returncode == 0, f"{output}\n{result.stderr}\nWorker:\n{worker.output()}"
+    assert worker_exit == 0, f"the worker stopped with {worker_exit}:\n{worker.output()}"
     assert '"already_accepted": false' in output
     assert "400\nproposal_json.companies.0.source_sha256s.0" in output  # the broken bundle
     assert "\n409\n" in output  # approving a decided bundle again
