@@ -198,11 +198,11 @@ def add_similarity_hints(
         return matches
     # Token-sort ratio, with each name's tokens sorted once rather than on every comparison
     # (the review page hints every proposal of a bundle of thousands).
-    choices = [_sorted_tokens(row[3]) for row in rows]
+    choices = [hint_key(row[1], normalized=row[3]) for row in rows]
     result = list(matches)
     for i in todo:
         found = process.extract(
-            _sorted_tokens(matches[i].name_key or normalize_company_name(proposals[i].name)),
+            hint_key(proposals[i].name, normalized=matches[i].name_key),
             choices,
             scorer=fuzz.ratio,
             score_cutoff=HINT_THRESHOLD,
@@ -223,14 +223,10 @@ def add_similarity_hints(
     return result
 
 
-def _sorted_tokens(name: str) -> str:
-    return " ".join(sorted(name.split()))
-
-
-def hint_key(name: str) -> str:
+def hint_key(name: str, *, normalized: str | None = None) -> str:
     """A company name as similarity hints compare it (`fuzz.ratio` of two keys): normalized,
-    its words sorted."""
-    return _sorted_tokens(normalize_company_name(name))
+    its words sorted. `normalized`: the name's normalized form when it is known already."""
+    return " ".join(sorted((normalized or normalize_company_name(name)).split()))
 
 
 def create_new_companies(
