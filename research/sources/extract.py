@@ -34,8 +34,9 @@ __all__ = [
 
 # Bump the last part when our own code changes what the same bytes give.
 # Versions from the packages' metadata: importing trafilatura and pypdf costs about 25 MiB (a
-# worker holds 110 MiB after start with them, 85 without) and 0.3 s, paid by every process that loads the admin or the job handlers, not only by the
-# extraction (html.py imports trafilatura when a page is extracted).
+# worker holds 110 MiB after start with them, 85 without) and 0.3 s, paid by every process
+# that loads the admin or the job handlers, not only by the extraction (html.py imports
+# trafilatura when a page is extracted).
 EXTRACTOR_VERSION = f"3/trafilatura-{version('trafilatura')}/pypdf-{version('pypdf')}"
 
 _LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x85]")

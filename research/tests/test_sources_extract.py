@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from ats.tests.subprocess_env import production_env, run_python
 from research.sources import html
 from research.sources.extract import (
     EXTRACTOR_VERSION,
@@ -377,3 +378,27 @@ def test_lines_broken_by_br_are_found_in_their_block() -> None:
         assert kept in text
     assert "privately owned Australian company" not in text
     assert "Copyright" not in text
+
+
+@pytest.mark.sqlite
+def test_only_extracting_loads_the_extraction_libraries(tmp_path) -> None:
+    # They cost a process about 25 MiB: the admin, the API and the worker load them only
+    # when a page is extracted (a module-level import in the wrong place brings them back).
+    loaded = "print(' '.join(m for m in ('trafilatura', 'pypdf') if m in sys.modules) or '-')"
+    code = "; ".join(
+        [
+            "import sys, django",
+            "django.setup()",
+            "from django.urls import get_resolver",
+            "get_resolver().url_patterns",  # the admin's and the API's modules
+            "import jobs.worker, research.services.stages",
+            "from research.sources.extract import extract",
+            loaded,
+            "extract(body=b'<html><body><p>Hello there.</p></body></html>',"
+            " content_type='text/html', url='https://news.example/a')",
+            loaded,
+        ]
+    )
+    result = run_python(code, production_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["-", "trafilatura"]
