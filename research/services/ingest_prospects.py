@@ -26,10 +26,6 @@ class UpsertedProspects:
     withdrawn: int
 
 
-# What ingestion writes of a prospect from the bundle (people's fields never).
-_FROM_THE_BUNDLE = ("name", "ai_rank", "ai_score", "proposal", "status", "bundle_id")
-
-
 def upsert_prospects(
     *,
     run: ResearchRun,
@@ -49,6 +45,7 @@ def upsert_prospects(
     # What every prospect of this bundle shares: written once for new prospects (`common`).
     shared = {"status": ProspectStatus.ACTIVE, "bundle_id": bundle.pk}
     to_create, to_update = [], []
+    changed_fields: set[str] = set()  # of the prospects to update: what bulk_update writes
     for company_id, indexes in by_company.items():
         proposals = [companies[i] for i in indexes]
         lead = proposals[0]
@@ -64,12 +61,13 @@ def upsert_prospects(
         if prospect is None:
             to_create.append({"company_id": company_id, **ai})
             continue
-        wanted = {**ai, **shared}
-        if any(getattr(prospect, k) != v for k, v in wanted.items()):
-            for k, v in wanted.items():
+        changed = {k: v for k, v in {**ai, **shared}.items() if getattr(prospect, k) != v}
+        if changed:
+            for k, v in changed.items():
                 setattr(prospect, k, v)
             prospect.updated_at = now
             to_update.append(prospect)
+            changed_fields.update(changed)
     created = bulk_insert_with_ids(
         Prospect,
         to_create,
@@ -83,7 +81,7 @@ def upsert_prospects(
         },
     )
     if to_update:
-        Prospect.objects.bulk_update(to_update, [*_FROM_THE_BUNDLE, "updated_at"])
+        Prospect.objects.bulk_update(to_update, [*sorted(changed_fields), "updated_at"])
     # Those of an earlier bundle of the run that this one no longer proposes (read above, in
     # this transaction: only ingestion, serialized per run, creates bundle prospects).
     withdrawn = [

@@ -145,6 +145,7 @@ def test_a_database_error_in_the_pipelined_inserts_leaves_no_row(
 
     def evidence_violating_its_check(model, rows, **kwargs):
         if model is ProspectEvidence:  # 30 characters into a varchar(20): refused by the server
+            assert connection.connection.pgconn.pipeline_status  # sent, not awaited
             rows = [{**row, "verification": "x" * 30} for row in rows]
         return insert(model, rows, **kwargs)
 
@@ -172,6 +173,7 @@ def test_manual_fields_survive_reingest(run_a, small_bundle, analyst_client) -> 
     for company in payload["proposal_json"]["companies"]:
         company["ai_rank"] += 10
         company["ai_score"] = 0.5
+    payload["proposal_json"]["companies"][0]["description"] = "Refined description."
     payload["proposal_json"]["query"] = "refined query"
     bundle2 = approve(run_a, payload)
     counts = ingest(bundle2)
@@ -184,6 +186,7 @@ def test_manual_fields_survive_reingest(run_a, small_bundle, analyst_client) -> 
         prospect.is_pinned,
     ) == (ReviewStatus.ACCEPTED, 1, "Call Anna", True)
     assert prospect.ai_rank == 11 and prospect.ai_score == 0.5
+    assert prospect.proposal["description"] == "Refined description."
 
 
 def test_company_no_longer_proposed_is_withdrawn(run_a, small_bundle) -> None:
