@@ -25,11 +25,10 @@ from research.iso_codes import COUNTRY_CODES, CURRENCY_CODES
 
 from . import issues
 from .issues import clip
-from .normalize import collapse_whitespace, normalize_metric_key
+from .normalize import MAX_METRIC_KEY_LENGTH, collapse_whitespace, normalize_metric_key
 
 MAX_URL_LENGTH = 2_000
 MAX_DOMAIN_LENGTH = 253
-MAX_METRIC_KEY_LENGTH = 100
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")

@@ -70,9 +70,11 @@ def normalize_metric_key(key: str) -> str:
     return _normalize_metric_key(key)
 
 
-# Twice the longest valid key (fields.MAX_METRIC_KEY_LENGTH, after normalizing): room for
-# what NFKC and the separators change, never a rejected megabyte.
-_CACHED_METRIC_KEY_LENGTH = 200
+# The longest valid key, after normalizing (the schema checks it: fields.py).
+MAX_METRIC_KEY_LENGTH = 100
+# Twice that before normalizing: room for what NFKC and the separators change, never a
+# rejected megabyte.
+_CACHED_METRIC_KEY_LENGTH = 2 * MAX_METRIC_KEY_LENGTH
 
 
 def _normalize_metric_key(key: str) -> str:

@@ -22,6 +22,7 @@ from research.schemas import BundleValidation, validate_bundle
 
 from .decisions import DecisionCounts, decisions_record, decisions_validate
 from .events import event_record
+from .locks import lock_run
 from .status import InvalidTransition, bundle_transition, run_transition
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def bundle_upload(*, run: ResearchRun, payload: object, actor: Actor) -> UploadR
     assert validation.bundle is not None and validation.counts is not None
     with transaction.atomic():
         # Uploads to one run are serialized by the run's row lock.
-        run = ResearchRun.objects.select_for_update().get(pk=run.pk)
+        run = lock_run(run.pk)
         existing = Bundle.objects.filter(run=run, sha256=validation.sha256).first()
         if existing is not None:
             return UploadResult(bundle=existing, already_accepted=True)
