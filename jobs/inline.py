@@ -87,7 +87,12 @@ def run_tenant_jobs(
 def _lease_kept(attempt: Attempt, *, worker_id: str) -> Iterator[None]:
     """A worker's heartbeat for this one attempt while its handler runs: a worker beside
     this process does not take the job over when its lease would expire, and a cancel
-    reaches the handler's `raise_if_cancelled()`."""
+    reaches the handler's `raise_if_cancelled()`. Inside the caller's transaction there is
+    nothing to keep: the claim is not committed, so no other connection sees it (a
+    heartbeat's own would find no job of its own, call the lease lost and stop the handler)."""
+    if connection.in_atomic_block:
+        yield
+        return
     stop = threading.Event()
 
     def beat() -> None:
