@@ -46,11 +46,13 @@ _MISSING_SCHEMA = re.compile(
 # What psycopg (and libpq) say when a connection cannot be made, and SQLite of a file it
 # cannot open; never a running statement's error (a statement timeout is no connection).
 _UNREACHABLE = re.compile(
-    r"^(?:connection failed:|connection to server at|failed to resolve host|"
-    r"could not translate host|connection timeout expired)|unable to open database file"
+    r"^(?:connection failed:|connection is bad:|connection to server (?:at|on socket)|"
+    r"failed to resolve host|could not translate host|connection timeout expired)|"
+    r"unable to open database file"
 )
 _DRIVER_PREAMBLE = re.compile(
-    r'^(?:connection failed:\s*)?(?:connection to server at "[^"]*", port \d+ failed:\s*)?'
+    r"^(?:connection (?:failed|is bad):\s*)?"
+    r'(?:connection to server (?:at "[^"]*", port \d+|on socket "[^"]*") failed:\s*)?'
     r"(?:FATAL:\s*)?"
 )
 _NO_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
@@ -69,7 +71,7 @@ def run_manage(argv: Sequence[str]) -> int:
     except Exception as exc:
         if "--traceback" in argv:
             raise
-        message = known_failure(exc) or one_line(exc) + _traceback_kept(exc)
+        message = known_failure(exc) or _unexpected(exc) + _traceback_kept(exc)
         print(f"Error: {message}", file=sys.stderr)
         return 1
     return 0
@@ -99,9 +101,11 @@ def _load_settings() -> None:
 
 def one_line(exc: BaseException) -> str:
     """What went wrong and what to do, in one line."""
-    return known_failure(exc) or MSG_UNEXPECTED.format(
-        kind=type(exc).__name__, message=_flat(str(exc)) or "(no message)"
-    )
+    return known_failure(exc) or _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> str:
+    return MSG_UNEXPECTED.format(kind=type(exc).__name__, message=_flat(str(exc)) or "(no message)")
 
 
 def known_failure(exc: BaseException) -> str | None:
@@ -150,7 +154,10 @@ def _database_label() -> str:
     if "sqlite" in config["ENGINE"]:
         return f"sqlite:///{config['NAME']}"
     user = f"{config['USER']}@" if config.get("USER") else ""
-    host = config.get("HOST") or "localhost"
+    host = config.get("HOST") or config.get("OPTIONS", {}).get("host") or ""
+    if not host or host.startswith("/"):  # libpq's Unix socket, not a TCP host
+        where = f"the Unix socket in {host}" if host else "the local Unix socket"
+        return f"postgres://{user}/{config['NAME']} ({where})"
     port = f":{config['PORT']}" if config.get("PORT") else ""
     return f"postgres://{user}{host}{port}/{config['NAME']}"
 

@@ -84,6 +84,11 @@ def test_a_failure_that_is_not_a_setup_problem_keeps_its_traceback_in_a_file(
     [
         ('connection failed: connection to server at "127.0.0.1", port 1 failed: refused', True),
         ("failed to resolve host 'db.invalid': [Errno -2] Name or service not known", True),
+        (  # a Unix socket (postgres:///ats) with the server stopped
+            'connection is bad: connection to server on socket "/run/postgresql/.s.PGSQL.5432" '
+            "failed: No such file or directory\n\tIs the server running locally?",
+            True,
+        ),
         ("connection timeout expired", True),
         ("unable to open database file", True),
         ("canceling statement due to statement timeout", False),
@@ -101,3 +106,24 @@ def test_only_a_connection_that_cannot_be_made_is_called_unreachable(
     line = one_line(OperationalError(driver_says))
 
     assert line.startswith("Cannot connect to the database") is cannot_connect, line
+
+
+@pytest.mark.parametrize(
+    ("host", "options", "label"),
+    [
+        ("", {}, "postgres://ats@/ats (the local Unix socket)"),
+        ("", {"host": "/tmp/pg"}, "postgres://ats@/ats (the Unix socket in /tmp/pg)"),
+        ("db.example.com", {}, "postgres://ats@db.example.com:5433/ats"),
+    ],
+)
+def test_a_database_behind_a_unix_socket_is_named_as_one(
+    host: str, options: dict, label: str, monkeypatch
+) -> None:
+    from django.conf import settings
+
+    from ats.entry import _database_label
+
+    config = {"ENGINE": "django.db.backends.postgresql", "NAME": "ats", "USER": "ats"}
+    config |= {"HOST": host, "PORT": "5433", "OPTIONS": options}
+    monkeypatch.setitem(settings.DATABASES, "default", config)
+    assert _database_label() == label
