@@ -85,11 +85,10 @@ def enqueue(
         job_type=job_type,
         payload=json.loads(_payload_json(job_type, payload)),
         priority=priority,
-        run_after=run_after or Now(),
         max_attempts=spec.max_attempts if max_attempts is None else max_attempts,
         unique_key=unique_key,
         request_id=request_id or current_request_id() or "",
-        created_at=Now(),
+        **_ready_at(run_after),
     )
     if unique_key is None:
         job.save(force_insert=True)
@@ -150,14 +149,9 @@ def enqueue_many(
             for text, (pk, ready, at) in zip(texts, rows, strict=True)
         ]
     else:  # the portable path: one ORM bulk insert, stamped by the database's clock
-        # (the columns' defaults: SQLite compares times as text, and Python's six digits of
-        # a second would sort after the claim's three in the same millisecond).
-        ready = {} if run_after is None else {"run_after": run_after}
         created = Job.objects.bulk_create(
-            Job(payload=json.loads(text), **ready, **values) for text in texts
+            Job(payload=json.loads(text), **_ready_at(run_after), **values) for text in texts
         )
-        for job in created:
-            job._state.adding = False
     metrics.count_enqueued(job_type=job_type, queue=values["queue"], n=len(created))
     if run_after is None or run_after <= timezone.now():
         notify(values["queue"])
@@ -193,6 +187,13 @@ def _payload_json(job_type: str, payload: dict[str, Any] | None) -> str:
         return json.dumps(payload, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidPayload(MSG_PAYLOAD_NOT_JSON.format(job_type=job_type, error=exc)) from exc
+
+
+def _ready_at(run_after: datetime | None) -> dict[str, datetime]:
+    """A new job's `run_after`, when it is not now: its column's default is the database's
+    clock, like its `created_at` (SQLite compares times as text, and a Python time's six
+    decimals would sort after the claim's `Now()`, three, for the rest of its millisecond)."""
+    return {} if run_after is None else {"run_after": run_after}
 
 
 def _insert_unique(job: Job) -> Job | None:
