@@ -18,6 +18,7 @@ or `passes()` when it walks more than one table or walks one twice.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -251,16 +252,23 @@ class BackfillCommand(BaseCommand):
         self._progress.close()
         self._progress = None
 
+    def checkpoint_scope(self, tenant: Tenant | None, options: dict[str, Any]) -> str:
+        """Which runs a checkpoint resumes: the tenant and the `scope_options`' values, or a
+        digest of those values when they would not fit the column (a path, a list)."""
+        scope = f"tenant:{tenant.pk}" if tenant else "all"
+        values = "".join(f" {name}={options[name]}" for name in self.scope_options)
+        if len(scope + values) > BackfillCheckpoint._meta.get_field("scope").max_length:
+            values = " options:" + hashlib.sha256(values.encode()).hexdigest()[:32]
+        return scope + values
+
     def _checkpoint(
         self, tenant: Tenant | None, passes: list[Pass], options: dict[str, Any]
     ) -> BackfillCheckpoint:
         restart: bool = options["restart"]
-        scope = f"tenant:{tenant.pk}" if tenant else "all"
-        scope += "".join(f" {name}={options[name]}" for name in self.scope_options)
         now = timezone.now()
         checkpoint, created = BackfillCheckpoint.objects.get_or_create(
             command=self.backfill_name,
-            scope=scope,
+            scope=self.checkpoint_scope(tenant, options),
             defaults={"pass_name": passes[0].name, "started_at": now, "updated_at": now},
         )
         if created:

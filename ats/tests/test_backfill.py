@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ats.management import backfill
+from ats.management.commands import prune_idempotency_keys
 from ats.models import BackfillCheckpoint, IdempotencyRecord
 
 COMMAND = "prune_idempotency_keys"
@@ -139,3 +140,14 @@ def test_plain_progress_lines_when_not_a_terminal(tenant_a, monkeypatch) -> None
 def test_wrong_options_say_what_to_do(db, args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+def test_a_checkpoint_scope_fits_its_column_whatever_the_options() -> None:
+    command = prune_idempotency_keys.Command()
+    command.scope_options = ("label",)
+    short = command.checkpoint_scope(None, {"label": "7d"})
+    long_a = command.checkpoint_scope(None, {"label": "a" * 200})
+    long_b = command.checkpoint_scope(None, {"label": "a" * 199 + "b"})
+    assert short == "all label=7d"
+    limit = BackfillCheckpoint._meta.get_field("scope").max_length
+    assert len(long_a) <= limit and len(long_b) <= limit and long_a != long_b
