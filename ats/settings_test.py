@@ -34,15 +34,18 @@ STORAGES = {
 INSTALLED_APPS = [*INSTALLED_APPS, "jobs.tests.testapp"]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not :memory:, so that worker subprocesses share the test database. It sits in
-    # the DATABASE_URL's directory, so that parallel runs with their own URLs never collide.
-    _sqlite_dir = (
-        Path(DATABASES["default"]["NAME"]).parent
+    # A file, not :memory:, so that worker subprocesses share the test database. It is named
+    # after the DATABASE_URL's file, beside it, so that parallel runs with their own URLs
+    # never collide (test-x.sqlite3 for x.sqlite3).
+    _sqlite_file = (
+        Path(DATABASES["default"]["NAME"])
         if DATABASES["default"]["NAME"] != ":memory:"
-        else VAR_DIR / "test"
+        else VAR_DIR / "test" / "ats.sqlite3"
     )
-    _sqlite_dir.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_dir / "ats-test.sqlite3")}
+    _sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(_sqlite_file.with_name(f"test-{_sqlite_file.name}"))
+    }
 # The tests run as a role that is neither a superuser nor allowed to bypass row-level
 # security (conftest.py creates it), so every test also exercises the tenant policies.
 elif TEST_DATABASE_ROLE:
