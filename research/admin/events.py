@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from ats.admin import TenantScopedAdmin
 from research.formatting import actor_display, event_phrase
@@ -33,8 +34,7 @@ class RunEventAdmin(TenantScopedAdmin):
 
     @admin.display(description="run", ordering="run__objective")
     def run_short(self, event: RunEvent) -> str:
-        objective = event.run.objective
-        return objective if len(objective) <= 40 else f"{objective[:39]}…"
+        return Truncator(event.run.objective).chars(40)
 
     @admin.display(description="what happened")
     def what_happened(self, event: RunEvent) -> str:

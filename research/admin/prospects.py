@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from ats.actors import Actor
 from ats.admin import CompanyAdmin, TenantScopedAdmin, TenantScopedInline
@@ -84,8 +85,7 @@ class ProspectAdmin(TenantScopedAdmin):
 
     @admin.display(description="run", ordering="run__objective")
     def run_short(self, prospect: Prospect) -> str:
-        objective = prospect.run.objective
-        return objective if len(objective) <= 40 else f"{objective[:39]}…"
+        return Truncator(prospect.run.objective).chars(40)
 
     @admin.display(description="AI score", ordering="ai_score")
     def score(self, prospect: Prospect) -> str:

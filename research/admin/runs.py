@@ -10,6 +10,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from ats.actors import Actor
 from ats.admin import TenantScopedAdmin, TenantScopedInline, ago
@@ -101,7 +102,7 @@ class ResearchRunAdmin(RunReviewAdminMixin, TenantScopedAdmin):
 
     @admin.display(description="objective", ordering="objective")
     def short_objective(self, run: ResearchRun) -> str:
-        return run.objective[:90] + ("…" if len(run.objective) > 90 else "")
+        return Truncator(run.objective).chars(90)
 
     @admin.display(description="status", ordering="status")
     def status_display(self, run: ResearchRun) -> str:

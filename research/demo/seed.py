@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.text import Truncator
 
 from ats import services as ats_services
 from ats.actors import Actor
@@ -111,12 +112,8 @@ def demo_seed(*, stdout: TextIO, admin: bool) -> None:
         stdout.write(f"Jobs still running in a worker: {done.still_running}")
     for demo_run, created in made.items():
         run = ResearchRun.objects.for_tenant(tenant).get(idempotency_key=demo_run.key)
-        say(Seeded(f"Run “{_short(run.objective)}”", created, describe(run)))
+        say(Seeded(f"Run “{Truncator(run.objective).chars(48)}”", created, describe(run)))
     stdout.write(f"Demo data ready in {time.monotonic() - started:.1f} s.")
-
-
-def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --- the firm --------------------------------------------------------------------------
@@ -317,7 +314,7 @@ def describe(run: ResearchRun) -> str:
         return f"awaiting review at {page}: {_review_summary(bundle)}"
     if run.status == RunStatus.FAILED:
         return f"failed: {run.last_error}"
-    prospects = Prospect.objects.filter(run=run, status=ProspectStatus.ACTIVE).count()
+    prospects = Prospect.objects.filter(run=run, status=ProspectStatus.ACTIVE)
     classified = RunSource.objects.filter(run=run).exclude(decision="")
     if classified.exists():
         decisions = classified.aggregate(
@@ -329,10 +326,10 @@ def describe(run: ResearchRun) -> str:
         return (
             f"{run.status.replace('_', ' ')}: {plural(total, 'source')} ({decisions['accept']} "
             f"accepted, {decisions['flag']} flagged, {decisions['reject']} rejected), "
-            f"{plural(prospects, 'prospect')} from their mentions"
+            f"{plural(prospects.count(), 'prospect')} from their mentions"
         )
     if run.status == RunStatus.SUCCEEDED:
-        return f"succeeded: {plural(prospects, 'prospect')}"
+        return f"succeeded: {plural(prospects.count(), 'prospect')}"
     return run.status.replace("_", " ")
 
 
